@@ -1,0 +1,45 @@
+package org.lori4j.cli;
+
+import org.lori4j.io.LoriException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code lori} command: one subcommand per capability. */
+@Command(name = "lori", mixinStandardHelpOptions = true, version = "lori4j 0.1.0",
+        description = "LoRI adapters for Llama-family models on the JVM.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() { spec.commandLine().usage(System.out); }
+
+    /** Runs the CLI and returns the exit code (used by tests). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
+            Throwable t = ex;
+            while (t != null && !(t instanceof LoriException) && t.getCause() != null && t != t.getCause()) t = t.getCause();
+            if (t instanceof LoriException le) {
+                cmd.getErr().println("error: " + le.getMessage());
+                return 2;
+            }
+            if (ex instanceof OutOfMemoryError) {
+                cmd.getErr().println("error: out of memory; raise the heap with LORI_HEAP=16g (the lori script) or -Xmx");
+                return 3;
+            }
+            cmd.getErr().println("error: internal error: " + ex);
+            if (System.getenv("LORI_DEBUG") != null) ex.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+}
