@@ -18,10 +18,10 @@ public final class Launcher {
             Main.main(args);
             return;
         }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String jar = Path.of(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         List<String> cmd = new ArrayList<>();
-        cmd.add(java);
+        cmd.add(javaBin);
         cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("--add-modules=jdk.incubator.vector");
         cmd.add("--enable-native-access=ALL-UNNAMED");

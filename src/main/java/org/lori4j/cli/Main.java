@@ -28,10 +28,6 @@ public final class Main implements Runnable {
                 cmd.getErr().println("error: " + le.getMessage());
                 return 2;
             }
-            if (ex instanceof OutOfMemoryError) {
-                cmd.getErr().println("error: out of memory; raise the heap with LORI_HEAP=16g (the lori script) or -Xmx");
-                return 3;
-            }
             cmd.getErr().println("error: internal error: " + ex);
             if (System.getenv("LORI_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
@@ -40,6 +36,13 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("error: out of memory; raise the heap with LORI_HEAP=16g (the lori script) or -Xmx");
+            code = 3;
+        }
+        System.exit(code);
     }
 }

@@ -1,0 +1,44 @@
+package org.lori4j.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Atomic writes: content goes to a temporary file in the target folder, then is renamed over the target. */
+public final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Something that writes the whole file content to a stream. */
+    @FunctionalInterface
+    public interface Writer { void write(OutputStream out) throws IOException; }
+
+    public static void write(Path target, Writer writer) {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                writer.write(out);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+        } catch (IOException e) {
+            throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+        }
+    }
+
+    public static void writeString(Path target, String content) {
+        write(target, out -> out.write(content.getBytes(StandardCharsets.UTF_8)));
+    }
+}
