@@ -1,0 +1,181 @@
+package org.lori4j.tensor;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The one shared compute pool of lori4j: {@link #forRange} splits an index range over
+ * {@link #threads()} threads (the caller included) and returns when every part is done.
+ * Sized by the system property {@code lori.threads}, else the environment variable
+ * {@code LORI_THREADS}, else {@code Runtime.availableProcessors()}.
+ *
+ * <p>Design: workers claim chunks of a job with an atomic counter and the caller claims chunks
+ * too, so a caller never waits for a chunk no thread has started. That makes nested calls and
+ * concurrent callers deadlock-free; a call made from inside a pool worker simply runs inline.
+ * Idle workers spin briefly before parking, because decode issues ~150 small GEMVs per token
+ * back to back and a park/unpark round trip per GEMV would cost several percent.
+ */
+public final class Parallel {
+    /** A piece of work over the index range [from, to). */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
+    private static final int THREADS = configuredThreads();
+    /** How long an idle worker (or a waiting caller) spins before parking. */
+    private static final long SPIN_NANOS = 200_000;
+    private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
+
+    private Parallel() {}
+
+    /** Number of threads {@link #forRange} uses, the caller included (at least 1). */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /**
+     * Runs {@code body} over [0, n) split into contiguous chunks of at least {@code minChunk}
+     * indices (the last may be shorter), in parallel on the pool and the calling thread.
+     * Exceptions thrown by the body are rethrown in the caller (the first one wins).
+     */
+    public static void forRange(int n, int minChunk, RangeBody body) {
+        if (n <= 0) return;
+        int chunk = Math.max(1, minChunk);
+        if (POOL == null || n <= chunk || Thread.currentThread() instanceof Worker) {
+            body.run(0, n);
+            return;
+        }
+        // A few chunks per thread so that a thread slowed by a noisy neighbour is compensated.
+        int nChunks = Math.min((n + chunk - 1) / chunk, THREADS * 4);
+        if (nChunks <= 1) {
+            body.run(0, n);
+            return;
+        }
+        Job job = new Job(body, n, nChunks, Thread.currentThread());
+        POOL.submit(job);
+        job.work();
+        POOL.retire(job);
+        job.awaitDone();
+    }
+
+    private static int configuredThreads() {
+        int def = Runtime.getRuntime().availableProcessors();
+        String s = System.getProperty("lori.threads");
+        if (s == null || s.isBlank()) s = System.getenv("LORI_THREADS");
+        if (s == null || s.isBlank()) return Math.max(1, def);
+        try {
+            int t = Integer.parseInt(s.trim());
+            return t >= 1 ? Math.min(t, 1024) : Math.max(1, def);
+        } catch (NumberFormatException e) {
+            return Math.max(1, def);
+        }
+    }
+
+    /** One forRange call: chunk i covers [i*n/nChunks, (i+1)*n/nChunks). */
+    private static final class Job {
+        final RangeBody body;
+        final int n;
+        final int nChunks;
+        final Thread caller;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable error;
+
+        Job(RangeBody body, int n, int nChunks, Thread caller) {
+            this.body = body;
+            this.n = n;
+            this.nChunks = nChunks;
+            this.caller = caller;
+        }
+
+        /** Claims and runs chunks until none is left. */
+        void work() {
+            int c;
+            while ((c = next.getAndIncrement()) < nChunks) {
+                int from = (int) ((long) c * n / nChunks);
+                int to = (int) ((long) (c + 1) * n / nChunks);
+                try {
+                    if (error == null) body.run(from, to);
+                } catch (Throwable t) {
+                    if (error == null) error = t;
+                } finally {
+                    if (done.incrementAndGet() == nChunks) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        boolean exhausted() {
+            return next.get() >= nChunks;
+        }
+
+        void awaitDone() {
+            long start = System.nanoTime();
+            while (done.get() < nChunks) {
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+            Throwable t = error;
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new RuntimeException(t);
+        }
+    }
+
+    /** Marker type so nested forRange calls from a worker run inline. */
+    private static final class Worker extends Thread {
+        private final Pool pool;
+
+        Worker(Pool pool, int index) {
+            super("lori-compute-" + index);
+            this.pool = pool;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long idleSince = System.nanoTime();
+            while (true) {
+                Job job = pool.jobs.peek();
+                if (job != null) {
+                    if (job.exhausted()) pool.jobs.remove(job);
+                    else job.work();
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    pool.parked.incrementAndGet();
+                    if (pool.jobs.isEmpty()) LockSupport.park(pool);
+                    pool.parked.decrementAndGet();
+                    idleSince = System.nanoTime();
+                }
+            }
+        }
+    }
+
+    private static final class Pool {
+        final ConcurrentLinkedQueue<Job> jobs = new ConcurrentLinkedQueue<>();
+        final AtomicInteger parked = new AtomicInteger();
+        final Worker[] workers;
+
+        Pool(int size) {
+            workers = new Worker[size];
+            for (int i = 0; i < size; i++) {
+                workers[i] = new Worker(this, i);
+                workers[i].start();
+            }
+        }
+
+        void submit(Job job) {
+            jobs.add(job);
+            // A worker increments `parked` before re-checking the queue, so it either sees
+            // this job or is unparked here.
+            if (parked.get() > 0) for (Worker w : workers) LockSupport.unpark(w);
+        }
+
+        void retire(Job job) {
+            jobs.remove(job);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package org.lori4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector-API primitives over {@code float[]} slices, each with a scalar tail: BLAS-1 style
+ * operations and the fused element-wise helpers of a Llama layer (RMSNorm, softmax, SwiGLU).
+ * {@link ScalarKernels} holds the readable reference of each, which the tests compare against.
+ *
+ * <p>exp: {@link #exp(FloatVector)} is a vectorised Cody-Waite range reduction plus a degree-7
+ * polynomial, within ~2 ulp (~3e-7 relative) of {@link Math#exp} for results in the normal range;
+ * inputs below ln(2^-126) ~ -87.34 give 0. It is several times faster than a scalar Math.exp
+ * loop, which matters for attention softmax and SiLU during prefill.
+ */
+public final class Vec {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
+    private Vec() {}
+
+    /** sum_i a[aOff + i] * b[bOff + i] for i < n. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = n - 4 * L + 1; i < upper; i += 4 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
+            s2 = FloatVector.fromArray(F, a, aOff + i + 2 * L).fma(FloatVector.fromArray(F, b, bOff + i + 2 * L), s2);
+            s3 = FloatVector.fromArray(F, a, aOff + i + 3 * L).fma(FloatVector.fromArray(F, b, bOff + i + 3 * L), s3);
+        }
+        for (int upper = n - L + 1; i < upper; i += L)
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    /** y[yOff + i] += alpha * x[xOff + i] for i < n. */
+    public static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
+        FloatVector va = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L)
+            FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    /** x[off + i] *= s for i < n. */
+    public static void scale(float[] x, int off, float s, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L)
+            FloatVector.fromArray(F, x, off + i).mul(s).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= s;
+    }
+
+    /** out[outOff + i] = a[aOff + i] + b[bOff + i] for i < n (out may alias a or b). */
+    public static void add(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L)
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(out, outOff + i);
+        for (; i < n; i++) out[outOff + i] = a[aOff + i] + b[bOff + i];
+    }
+
+    /** y[i] += x[i] for i < n (the residual add). */
+    public static void add(float[] y, float[] x, int n) {
+        add(y, 0, y, 0, x, 0, n);
+    }
+
+    /** out[outOff + i] = a[aOff + i] * b[bOff + i] for i < n (out may alias a or b). */
+    public static void mul(float[] out, int outOff, float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L)
+            FloatVector.fromArray(F, a, aOff + i).mul(FloatVector.fromArray(F, b, bOff + i)).intoArray(out, outOff + i);
+        for (; i < n; i++) out[outOff + i] = a[aOff + i] * b[bOff + i];
+    }
+
+    /** sum_i x[off + i]^2 for i < n. */
+    public static float sumSquares(float[] x, int off, int n) {
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = n - 2 * L + 1; i < upper; i += 2 * L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, off + i);
+            FloatVector v1 = FloatVector.fromArray(F, x, off + i + L);
+            s0 = v0.fma(v0, s0);
+            s1 = v1.fma(v1, s1);
+        }
+        for (int upper = n - L + 1; i < upper; i += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, off + i);
+            s0 = v0.fma(v0, s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[off + i] * x[off + i];
+        return s;
+    }
+
+    /** max_i x[off + i] for i < n (n >= 1); NaN if any element is NaN. */
+    public static float max(float[] x, int off, int n) {
+        if (n <= 0) throw new IllegalArgumentException("max of an empty range");
+        float m = Float.NEGATIVE_INFINITY;
+        int i = 0;
+        if (n >= L) {
+            FloatVector vm = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int upper = n - L + 1; i < upper; i += L) vm = vm.max(FloatVector.fromArray(F, x, off + i));
+            m = vm.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
+    /** RMSNorm as Hugging Face Llama: out = x * rsqrt(mean(x^2) + eps) * weight, all in f32. */
+    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float eps, int dim) {
+        float inv = rmsInv(x, xOff, eps, dim);
+        int i = 0;
+        for (int upper = dim - L + 1; i < upper; i += L)
+            FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+        for (; i < dim; i++) out[outOff + i] = x[xOff + i] * inv * weight[i];
+    }
+
+    /** RMSNorm with the weight a 1-D tensor [dim] in F32, BF16 or F16 (widened exactly in registers). */
+    public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, Tensor weight, float eps, int dim) {
+        if (weight.numel() < dim) throw new IllegalArgumentException("rmsnorm weight " + weight + " shorter than " + dim);
+        float inv = rmsInv(x, xOff, eps, dim);
+        MemorySegment w = weight.data();
+        DType dt = weight.dtype();
+        int i = 0;
+        if (Convert.S.length() == L) {
+            for (int upper = dim - L + 1; i < upper; i += L) {
+                FloatVector wv = switch (dt) {
+                    case F32 -> FloatVector.fromMemorySegment(F, w, 4L * i, Convert.LE);
+                    case BF16 -> ((IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    case F16 -> Convert.f16BitsToF32((IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0));
+                    default -> throw new IllegalArgumentException("rmsnorm weight dtype " + dt);
+                };
+                FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(wv).intoArray(out, outOff + i);
+            }
+        }
+        for (; i < dim; i++) out[outOff + i] = x[xOff + i] * inv * weight.getFloat(i);
+    }
+
+    /** 1 / sqrt(mean(x^2) + eps) over x[xOff, xOff + dim). */
+    static float rmsInv(float[] x, int xOff, float eps, int dim) {
+        float ms = sumSquares(x, xOff, dim) / dim;
+        return (float) (1.0 / Math.sqrt(ms + eps));
+    }
+
+    /** x[off, off + len) = softmax(x[off, off + len)), max-subtracted; -inf entries become 0. */
+    public static void softmaxInPlace(float[] x, int off, int len) {
+        if (len <= 0) return;
+        float m = max(x, off, len);
+        if (m == Float.NEGATIVE_INFINITY) throw new IllegalArgumentException("softmax over all -inf");
+        FloatVector vm = FloatVector.broadcast(F, m);
+        FloatVector vs = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = len - L + 1; i < upper; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(F, x, off + i).sub(vm));
+            e.intoArray(x, off + i);
+            vs = vs.add(e);
+        }
+        float s = vs.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            float e = (float) Math.exp(x[off + i] - m);
+            x[off + i] = e;
+            s += e;
+        }
+        scale(x, off, 1f / s, len);
+    }
+
+    /** out[i] = silu(gate[i]) * up[i] = gate / (1 + exp(-gate)) * up for i < n (SwiGLU). */
+    public static void siluMul(float[] out, float[] gate, float[] up, int n) {
+        siluMul(out, 0, gate, 0, up, 0, n);
+    }
+
+    /** As {@link #siluMul(float[], float[], float[], int)} with offsets (out may alias gate or up). */
+    public static void siluMul(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gateOff + i);
+            FloatVector sig = exp(g.neg()).add(1f);
+            g.div(sig).mul(FloatVector.fromArray(F, up, upOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float g = gate[gateOff + i];
+            out[outOff + i] = (float) (g / (1.0 + Math.exp(-g))) * up[upOff + i];
+        }
+    }
+
+    /** x[off + i] = exp(x[off + i]) for i < n, by {@link #exp(FloatVector)}. */
+    public static void expInPlace(float[] x, int off, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L)
+            exp(FloatVector.fromArray(F, x, off + i)).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] = (float) Math.exp(x[off + i]);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that k * LN2_HI is exact for |k| < 2^9 (Cody-Waite). */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float EXP_MAX = 88.72283935546875f;
+    private static final float EXP_MIN = -87.33654475f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
+
+    /**
+     * Lane-wise e^x: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial to degree 7
+     * (truncation < 6e-9), times 2^k built in the exponent bits (split in two halves so k = 128
+     * does not overflow). Overflow gives +inf, inputs below ln(2^-126) give 0, NaN stays NaN.
+     */
+    public static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector kf = xc.fma(LOG2E, ROUND).sub(ROUND);
+        FloatVector r = kf.fma(FloatVector.broadcast(F, -LN2_HI), xc);
+        r = kf.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(F, 1f / 5040f);
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 720f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 120f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 24f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f / 6f));
+        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
+        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
+        IntVector k2 = k.sub(k1);
+        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector res = p.mul(s1).mul(s2);
+        VectorMask<Float> under = x.compare(VectorOperators.LT, EXP_MIN);
+        VectorMask<Float> over = x.compare(VectorOperators.GT, EXP_MAX);
+        res = res.blend(0f, under).blend(Float.POSITIVE_INFINITY, over);
+        return res.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+}

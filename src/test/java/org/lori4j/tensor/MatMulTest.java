@@ -1,0 +1,123 @@
+package org.lori4j.tensor;
+
+import static org.lori4j.tensor.KernelTesting.abs;
+import static org.lori4j.tensor.KernelTesting.absWeight;
+import static org.lori4j.tensor.KernelTesting.assertClose;
+import static org.lori4j.tensor.KernelTesting.randn;
+import static org.lori4j.tensor.KernelTesting.randomWeight;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** The default backend against the double-precision scalar reference, on odd shapes and tails. */
+class MatMulTest {
+    private static final DType[] DTYPES = {DType.F32, DType.BF16, DType.F16};
+    /** [rows(out), cols(in)]: below, at and above panel/vector widths, and a few longer ones. */
+    private static final int[][] SHAPES = {{1, 1}, {5, 3}, {17, 33}, {32, 64}, {33, 31}, {64, 100}, {95, 257},
+            {129, 48}, {256, 512}};
+    private static final int[] TOKENS = {1, 2, 3, 5, 8, 9, 17};
+    private final SplittableRandom rnd = new SplittableRandom(1234);
+
+    @Test
+    void forwardMatchesReference() {
+        for (DType dt : DTYPES)
+            for (int[] s : SHAPES)
+                for (int n : TOKENS) {
+                    Weight w = randomWeight(rnd, dt, s[0], s[1]);
+                    float[] x = randn(rnd, n * s[1] + 3);
+                    float[] want = new float[n * s[0] + 2], got = new float[n * s[0] + 2], bound = new float[n * s[0] + 2];
+                    ScalarKernels.forward(want, 2, x, 3, n, w);
+                    ScalarKernels.forward(bound, 2, abs(x), 3, n, absWeight(w));
+                    MatMul.forward(got, 2, x, 3, n, w);
+                    assertClose("forward " + dt + " " + s[0] + "x" + s[1] + " n=" + n, want, got, bound, 1e-5);
+                }
+    }
+
+    @Test
+    void forwardWithoutOffsetsOnKnownValues() {
+        // W = [[1, 2], [3, 4], [5, 6]]; x = [1, -1]  ->  y = [-1, -1, -1]
+        Weight w = Weight.of(Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 3, 2));
+        float[] y = new float[3];
+        MatMul.forward(y, new float[] {1, -1}, 1, w);
+        assertEquals(-1f, y[0]);
+        assertEquals(-1f, y[1]);
+        assertEquals(-1f, y[2]);
+    }
+
+    @Test
+    void backwardInputMatchesReference() {
+        for (DType dt : DTYPES)
+            for (int[] s : SHAPES)
+                for (int n : TOKENS)
+                    for (boolean acc : new boolean[] {false, true}) {
+                        Weight w = randomWeight(rnd, dt, s[0], s[1]);
+                        float[] dy = randn(rnd, n * s[0] + 1);
+                        float[] init = randn(rnd, n * s[1] + 4);
+                        float[] want = init.clone(), got = init.clone();
+                        float[] bound = acc ? abs(init) : new float[init.length];
+                        ScalarKernels.backwardInput(want, 4, dy, 1, n, w, acc);
+                        ScalarKernels.backwardInput(bound, 4, abs(dy), 1, n, absWeight(w), true);
+                        MatMul.backwardInput(got, 4, dy, 1, n, w, acc);
+                        assertClose("backwardInput " + dt + " " + s[0] + "x" + s[1] + " n=" + n + " acc=" + acc,
+                                want, got, bound, 1e-5);
+                    }
+    }
+
+    @Test
+    void gemmMatchesReferenceInAllTransposeModes() {
+        int[][] mkn = {{1, 1, 1}, {3, 5, 7}, {8, 16, 32}, {9, 33, 17}, {33, 64, 16}, {64, 16, 100},
+                {16, 300, 48}, {100, 37, 129}, {130, 64, 64}};
+        for (int[] d : mkn)
+            for (int mode = 0; mode < 8; mode++) {
+                int m = d[0], k = d[1], nn = d[2];
+                boolean ta = (mode & 1) != 0, tb = (mode & 2) != 0, acc = (mode & 4) != 0;
+                float[] a = randn(rnd, m * k), b = randn(rnd, k * nn), c0 = randn(rnd, m * nn);
+                float alpha = 0.75f;
+                float[] want = c0.clone(), got = c0.clone();
+                ScalarKernels.gemm(want, 0, nn, a, 0, ta ? m : k, b, 0, tb ? k : nn, m, k, nn, ta, tb, alpha, acc);
+                float[] bound = acc ? abs(c0) : new float[c0.length];
+                ScalarKernels.gemm(bound, 0, nn, abs(a), 0, ta ? m : k, abs(b), 0, tb ? k : nn, m, k, nn, ta, tb,
+                        alpha, true);
+                MatMul.gemm(got, a, b, m, k, nn, ta, tb, alpha, acc);
+                assertClose("gemm " + m + "x" + k + "x" + nn + " ta=" + ta + " tb=" + tb + " acc=" + acc,
+                        want, got, bound, 1e-5);
+            }
+    }
+
+    @Test
+    void stridedGemmTouchesOnlyItsSubmatrix() {
+        // One head's slice of [seq, heads*hd] buffers: Q·K^T for head 1 of 3 heads of 20 dims, seq 11.
+        int seq = 11, hd = 20, ld = 60, off = 20;
+        float[] q = randn(rnd, seq * ld), kk = randn(rnd, seq * ld);
+        float[] want = new float[4 + seq * 15], got = new float[4 + seq * 15];
+        java.util.Arrays.fill(want, 9f);
+        java.util.Arrays.fill(got, 9f);
+        ScalarKernels.gemm(want, 4, 15, q, off, ld, kk, off, ld, seq, hd, seq, false, true, 0.5f, false);
+        MatMul.gemm(got, 4, 15, q, off, ld, kk, off, ld, seq, hd, seq, false, true, 0.5f, false);
+        float[] bound = new float[want.length];
+        ScalarKernels.gemm(bound, 4, 15, abs(q), off, ld, abs(kk), off, ld, seq, hd, seq, false, true, 0.5f, false);
+        for (int i = 0; i < bound.length; i++) if (want[i] == 9f) bound[i] = 0;
+        assertClose("strided gemm", want, got, bound, 1e-5);
+    }
+
+    @Test
+    void gemmWithZeroInnerDimensionClearsOrKeepsC() {
+        float[] c = {1, 2, 3, 4};
+        MatMul.gemm(c, new float[0], new float[0], 2, 0, 2, false, false, 1f, true);
+        assertEquals(4f, c[3]);
+        MatMul.gemm(c, new float[0], new float[0], 2, 0, 2, false, false, 1f, false);
+        assertEquals(0f, c[3]);
+    }
+
+    @Test
+    void shapeErrorsAreReported() {
+        Weight w = Weight.of(Tensor.of(new float[6], 3, 2));
+        assertThrows(IndexOutOfBoundsException.class, () -> MatMul.forward(new float[3], new float[1], 1, w));
+        assertThrows(IndexOutOfBoundsException.class, () -> MatMul.forward(new float[2], new float[2], 1, w));
+        assertThrows(IllegalArgumentException.class,
+                () -> MatMul.gemm(new float[4], 0, 1, new float[4], 0, 2, new float[4], 0, 2, 2, 2, 2, false, false, 1f, false));
+    }
+}

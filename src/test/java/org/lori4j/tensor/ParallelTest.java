@@ -1,0 +1,91 @@
+package org.lori4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class ParallelTest {
+    @Test
+    void threadsIsAtLeastOne() {
+        assertTrue(Parallel.threads() >= 1);
+    }
+
+    @Test
+    void everyIndexRunsExactlyOnce() {
+        for (int n : new int[] {0, 1, 2, 7, 64, 1000, 12345}) {
+            for (int minChunk : new int[] {0, 1, 3, 100, 5000}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(n, 1));
+                Parallel.forRange(n, minChunk, (from, to) -> {
+                    assertTrue(from < to, "empty chunk");
+                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                });
+                for (int i = 0; i < n; i++) assertEquals(1, hits.get(i), "n=" + n + " index " + i);
+            }
+        }
+    }
+
+    @Test
+    void chunksRespectMinimumSize() {
+        AtomicLong smallest = new AtomicLong(Long.MAX_VALUE);
+        Parallel.forRange(1000, 300, (from, to) -> smallest.accumulateAndGet(to - from, Math::min));
+        assertTrue(smallest.get() >= 250, "chunks of 1000 with minChunk 300 are >= 1000/4, got " + smallest.get());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void nestedCallsCompleteWithoutDeadlock() {
+        AtomicLong sum = new AtomicLong();
+        Parallel.forRange(64, 1, (a, b) -> {
+            for (int i = a; i < b; i++) {
+                Parallel.forRange(100, 1, (c, d) -> {
+                    for (int j = c; j < d; j++) sum.addAndGet(j);
+                });
+            }
+        });
+        assertEquals(64L * (99 * 100 / 2), sum.get());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void concurrentCallersAllComplete() throws Exception {
+        ExecutorService ex = Executors.newFixedThreadPool(4);
+        try {
+            Future<?>[] fs = new Future<?>[8];
+            AtomicLong sum = new AtomicLong();
+            for (int t = 0; t < fs.length; t++)
+                fs[t] = ex.submit(() -> {
+                    for (int r = 0; r < 200; r++)
+                        Parallel.forRange(1000, 10, (a, b) -> sum.addAndGet(b - a));
+                });
+            for (Future<?> f : fs) f.get();
+            assertEquals(8L * 200 * 1000, sum.get());
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
+    @Test
+    void exceptionInBodyReachesCaller() {
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException got = assertThrows(IllegalStateException.class,
+                () -> Parallel.forRange(1000, 1, (a, b) -> {
+                    if (a <= 500 && 500 < b) throw boom;
+                }));
+        assertSame(boom, got);
+        // The pool still works afterwards.
+        AtomicLong sum = new AtomicLong();
+        Parallel.forRange(100, 1, (a, b) -> sum.addAndGet(b - a));
+        assertEquals(100, sum.get());
+    }
+}

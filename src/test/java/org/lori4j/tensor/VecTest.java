@@ -1,0 +1,199 @@
+package org.lori4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lori4j.tensor.KernelTesting.abs;
+import static org.lori4j.tensor.KernelTesting.assertClose;
+import static org.lori4j.tensor.KernelTesting.randn;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+class VecTest {
+    /** Lengths around vector widths (8, 16 lanes) and unroll factors, plus a long one. */
+    private static final int[] SIZES = {1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 100, 257, 2048, 2053};
+    private final SplittableRandom rnd = new SplittableRandom(42);
+
+    @Test
+    void dotMatchesReference() {
+        for (int n : SIZES) {
+            float[] a = randn(rnd, n + 5), b = randn(rnd, n + 9);
+            float got = Vec.dot(a, 3, b, 7, n);
+            float want = ScalarKernels.dot(a, 3, b, 7, n);
+            float bound = ScalarKernels.dot(abs(a), 3, abs(b), 7, n);
+            assertClose("dot n=" + n, new float[] {want}, new float[] {got}, new float[] {bound}, 1e-5);
+        }
+    }
+
+    @Test
+    void dotOfKnownValues() {
+        assertEquals(32f, Vec.dot(new float[] {1, 2, 3}, 0, new float[] {4, 5, 6}, 0, 3));
+    }
+
+    @Test
+    void axpyScaleAddMulMatchReference() {
+        for (int n : SIZES) {
+            float[] x = randn(rnd, n + 2), y = randn(rnd, n + 4);
+            float[] want = y.clone();
+            ScalarKernels.axpy(want, 4, 0.37f, x, 2, n);
+            float[] got = y.clone();
+            Vec.axpy(got, 4, 0.37f, x, 2, n);
+            float[] bound = abs(y);
+            for (int i = 0; i < n; i++) bound[i + 4] += 0.37f * Math.abs(x[i + 2]);
+            assertClose("axpy n=" + n, want, got, bound, 1e-6);
+
+            float[] s = x.clone();
+            Vec.scale(s, 1, -2.5f, n);
+            for (int i = 0; i < x.length; i++) assertEquals(i >= 1 && i < n + 1 ? x[i] * -2.5f : x[i], s[i]);
+
+            float[] sum = new float[n + 1];
+            Vec.add(sum, 1, x, 0, y, 3, n);
+            float[] prod = new float[n + 1];
+            Vec.mul(prod, 1, x, 0, y, 3, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(x[i] + y[i + 3], sum[i + 1]);
+                assertEquals(x[i] * y[i + 3], prod[i + 1]);
+            }
+        }
+    }
+
+    @Test
+    void residualAddAddsInPlace() {
+        float[] y = {1, 2, 3}, x = {10, 20, 30};
+        Vec.add(y, x, 3);
+        assertEquals(Arrays.toString(new float[] {11, 22, 33}), Arrays.toString(y));
+    }
+
+    @Test
+    void sumSquaresAndMaxMatchReference() {
+        for (int n : SIZES) {
+            float[] x = randn(rnd, n + 3);
+            float got = Vec.sumSquares(x, 3, n);
+            float want = ScalarKernels.sumSquares(x, 3, n);
+            assertEquals(want, got, 1e-5 * want + 1e-30, "sumSquares n=" + n);
+            assertEquals(ScalarKernels.max(x, 3, n), Vec.max(x, 3, n), "max n=" + n);
+        }
+        float[] x = {1, 5, -3, Float.NaN, 2};
+        assertTrue(Float.isNaN(Vec.max(x, 0, 5)));
+    }
+
+    @Test
+    void rmsnormMatchesReferenceForFloatAndStoredWeights() {
+        for (int n : SIZES) {
+            float[] x = randn(rnd, n + 1);
+            float[] w = randn(rnd, n);
+            float[] want = new float[n + 2];
+            ScalarKernels.rmsnorm(want, 2, x, 1, w, 1e-5f, n);
+            float[] got = new float[n + 2];
+            Vec.rmsnorm(got, 2, x, 1, w, 1e-5f, n);
+            float[] bound = abs(want);
+            assertClose("rmsnorm n=" + n, want, got, bound, 1e-5);
+            for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+                Tensor wt = Tensor.fromFloats(dt, w, n);
+                float[] wRounded = wt.toFloatArray();
+                float[] want2 = new float[n + 2];
+                ScalarKernels.rmsnorm(want2, 2, x, 1, wRounded, 1e-5f, n);
+                float[] got2 = new float[n + 2];
+                Vec.rmsnorm(got2, 2, x, 1, wt, 1e-5f, n);
+                assertClose("rmsnorm " + dt + " n=" + n, want2, got2, abs(want2), 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void rmsnormOfConstantVectorIsWeight() {
+        float[] x = new float[20];
+        Arrays.fill(x, 3f);
+        float[] w = new float[20];
+        for (int i = 0; i < 20; i++) w[i] = i;
+        float[] out = new float[20];
+        Vec.rmsnorm(out, 0, x, 0, w, 0f, 20);
+        for (int i = 0; i < 20; i++) assertEquals(i, out[i], 1e-6f * i);
+    }
+
+    @Test
+    void softmaxMatchesReferenceAndSumsToOne() {
+        for (int n : SIZES) {
+            float[] x = randn(rnd, n + 2);
+            for (int i = 0; i < x.length; i++) x[i] *= 20;
+            float[] want = x.clone();
+            ScalarKernels.softmaxInPlace(want, 2, n);
+            float[] got = x.clone();
+            Vec.softmaxInPlace(got, 2, n);
+            float[] bound = new float[x.length];
+            Arrays.fill(bound, 1f);
+            assertClose("softmax n=" + n, want, got, bound, 2e-6);
+            double s = 0;
+            for (int i = 2; i < n + 2; i++) s += got[i];
+            assertEquals(1.0, s, 1e-5);
+        }
+    }
+
+    @Test
+    void softmaxGivesZeroToMinusInfinity() {
+        float[] x = new float[40];
+        Arrays.fill(x, Float.NEGATIVE_INFINITY);
+        x[5] = 1f;
+        x[33] = 1f;
+        Vec.softmaxInPlace(x, 0, 40);
+        for (int i = 0; i < 40; i++) assertEquals(i == 5 || i == 33 ? 0.5f : 0f, x[i]);
+    }
+
+    @Test
+    void siluMulMatchesReference() {
+        for (int n : SIZES) {
+            float[] g = randn(rnd, n), u = randn(rnd, n);
+            for (int i = 0; i < n; i++) g[i] *= 12;
+            float[] want = new float[n], got = new float[n];
+            ScalarKernels.siluMul(want, 0, g, 0, u, 0, n);
+            Vec.siluMul(got, g, u, n);
+            assertClose("siluMul n=" + n, want, got, abs(want), 1e-5);
+        }
+        float[] big = {-200f, 200f, 0f};
+        float[] out = new float[3];
+        Vec.siluMul(out, big, new float[] {1, 1, 1}, 3);
+        assertEquals(0f, out[0], 0f);
+        assertEquals(200f, out[1]);
+        assertEquals(0f, out[2]);
+    }
+
+    @Test
+    void vectorExpIsWithinOneMicroOfMathExp() {
+        int n = 200_000;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -87f + 175f * i / (n - 1);
+        float[] e = x.clone();
+        Vec.expInPlace(e, 0, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double want = Math.exp(x[i]);
+            worst = Math.max(worst, Math.abs(e[i] - want) / want);
+        }
+        assertTrue(worst < 1e-6, "max relative error " + worst);
+    }
+
+    @Test
+    void vectorExpHandlesSpecialValues() {
+        float[] x = new float[16 * 2];
+        Arrays.fill(x, 0f);
+        x[0] = Float.NEGATIVE_INFINITY;
+        x[1] = Float.POSITIVE_INFINITY;
+        x[2] = Float.NaN;
+        x[3] = -100f;
+        x[4] = 100f;
+        x[5] = 88.7f;
+        x[6] = -87.3f;
+        float[] e = x.clone();
+        Vec.expInPlace(e, 0, x.length);
+        assertEquals(0f, e[0]);
+        assertEquals(Float.POSITIVE_INFINITY, e[1]);
+        assertTrue(Float.isNaN(e[2]));
+        assertEquals(0f, e[3]);
+        assertEquals(Float.POSITIVE_INFINITY, e[4]);
+        assertEquals(Math.exp(88.7f), e[5], 2e-6 * Math.exp(88.7f));
+        assertEquals(Math.exp(-87.3f), e[6], 2e-6 * Math.exp(-87.3f));
+        assertEquals(1f, e[7]);
+    }
+}
