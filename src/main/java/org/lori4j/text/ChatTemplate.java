@@ -1,0 +1,283 @@
+package org.lori4j.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import org.lori4j.io.Json;
+import org.lori4j.io.LoriException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.TextStyle;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A Hugging Face chat template (the Jinja2 {@code chat_template} of tokenizer_config.json) rendered with Jinjava,
+ * set up to match transformers' {@code apply_chat_template(tokenize=False)}: trim_blocks and lstrip_blocks, the
+ * variables messages, bos_token, eos_token, add_generation_prompt, and the functions raise_exception and
+ * strftime_now. Jinja2 source rules Jinjava lacks are applied to the template text first (newlines normalised,
+ * one trailing newline dropped, escapes in string literals decoded).
+ */
+public final class ChatTemplate {
+
+    /** One chat turn; role is "system", "user", "assistant" or whatever the template understands. */
+    public record Message(String role, String content) {
+        public Message {
+            if (role == null || content == null) throw new LoriException("chat message needs a role and a content");
+        }
+    }
+
+    private final String source;     // the template as written in tokenizer_config.json
+    private final String prepared;   // after the Jinja2 source rules
+    private final String bosToken;
+    private final String eosToken;
+    private final Jinjava jinjava;
+
+    /** A template with the given BOS/EOS strings (either may be null, rendering as empty like an undefined). */
+    public ChatTemplate(String source, String bosToken, String eosToken) {
+        this.source = source;
+        this.prepared = prepareSource(source);
+        this.bosToken = bosToken;
+        this.eosToken = eosToken;
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)     // 'a' + b | trim  is  'a' + (b | trim)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true) // {{- x -}} trims like Jinja2
+                        .withEvaluateMapKeys(true)
+                        .withIterateOverMapKeys(true)
+                        .withKeepNullableLoopValues(true)
+                        .withUsePyishObjectMapper(true)
+                        .build())
+                .build();
+        this.jinjava = new Jinjava(config);
+        jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", Functions.class,
+                "raiseException", String.class));
+        jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", Functions.class,
+                "strftimeNow", String.class));
+    }
+
+    /**
+     * The chat template of DIR/tokenizer_config.json, or empty when the file or its chat_template is absent.
+     * A list of named templates ({@code [{"name": ..., "template": ...}]}) yields the one named "default".
+     */
+    public static Optional<ChatTemplate> load(Path dir) {
+        Path file = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(file)) return Optional.empty();
+        JsonNode tc = Json.read(file);
+        JsonNode t = tc.get("chat_template");
+        if (t == null || t.isNull()) return Optional.empty();
+        String source;
+        if (t.isTextual()) {
+            source = t.asText();
+        } else if (t.isArray()) {
+            source = null;
+            List<String> names = new ArrayList<>();
+            for (JsonNode e : t) {
+                names.add(e.path("name").asText("?"));
+                if ("default".equals(e.path("name").asText()) && e.path("template").isTextual()) {
+                    source = e.get("template").asText();
+                }
+            }
+            if (source == null) throw new LoriException(file + ": chat_template has no template named \"default\" (has "
+                    + String.join(", ", names) + ")");
+        } else {
+            throw new LoriException(file + ": chat_template must be a string or a list of {name, template}");
+        }
+        return Optional.of(new ChatTemplate(source, tokenContent(tc.get("bos_token")), tokenContent(tc.get("eos_token"))));
+    }
+
+    /** The prompt text for MESSAGES; with addGenerationPrompt the template appends the assistant header (if it does so). */
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> msgs = new ArrayList<>();
+        for (Message m : messages) {
+            Map<String, Object> map = new HashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            msgs.add(map);
+        }
+        Map<String, Object> vars = new HashMap<>();
+        vars.put("messages", msgs);
+        vars.put("add_generation_prompt", addGenerationPrompt);
+        if (bosToken != null) vars.put("bos_token", bosToken);
+        if (eosToken != null) vars.put("eos_token", eosToken);
+        RenderResult r = jinjava.renderForResult(prepared, vars);
+        for (TemplateError e : r.getErrors()) {
+            TemplateRaised raised = findRaised(e.getException());
+            if (raised != null) throw new LoriException("chat template: " + raised.getMessage());
+        }
+        for (TemplateError e : r.getErrors()) {
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new LoriException("chat template error at line " + e.getLineno() + ": "
+                        + oneLine(e.getMessage()));
+            }
+        }
+        return r.getOutput();
+    }
+
+    /** The template text as stored in tokenizer_config.json. */
+    public String source() { return source; }
+
+    public String bosToken() { return bosToken; }
+
+    public String eosToken() { return eosToken; }
+
+    // ---- Jinja2 source rules ----
+
+    /**
+     * Jinja2's lexer turns \r\n and \r into \n, drops one trailing newline (keep_trailing_newline=False), and reads
+     * string literals with Python escapes; Jinjava knows \n \t \\ \' \" but rejects \\uXXXX and \\xXX, decoded here.
+     */
+    static String prepareSource(String s) {
+        s = s.replace("\r\n", "\n").replace('\r', '\n');
+        if (s.endsWith("\n")) s = s.substring(0, s.length() - 1);
+        return decodeLiteralEscapes(s);
+    }
+
+    /** Decodes \\u and \\x escapes inside quoted strings within {{ }}, {% %} tags; text outside tags is untouched. */
+    private static String decodeLiteralEscapes(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        int i = 0, n = s.length();
+        while (i < n) {
+            int open = nextTag(s, i);
+            if (open < 0) { out.append(s, i, n); break; }
+            out.append(s, i, open);
+            String close = s.charAt(open + 1) == '{' ? "}}" : "%}";
+            out.append(s, open, open + 2);
+            i = open + 2;
+            while (i < n && !s.startsWith(close, i)) {
+                char c = s.charAt(i);
+                if (c == '\'' || c == '"') {
+                    i = copyLiteral(s, i, out);
+                } else {
+                    out.append(c);
+                    i++;
+                }
+            }
+            if (i < n) { out.append(close); i += 2; }
+        }
+        return out.toString();
+    }
+
+    private static int nextTag(String s, int from) {
+        int a = s.indexOf("{{", from), b = s.indexOf("{%", from);
+        int c = s.indexOf("{#", from);
+        int first = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+        if (c >= 0 && (first < 0 || c < first)) {
+            // comments are copied verbatim: skip to their end and continue
+            int end = s.indexOf("#}", c + 2);
+            if (end < 0) return -1;
+            int next = nextTag(s, end + 2);
+            return next;
+        }
+        return first;
+    }
+
+    /** Copies the literal starting at quote position Q with escapes decoded; returns the index after it. */
+    private static int copyLiteral(String s, int q, StringBuilder out) {
+        char quote = s.charAt(q);
+        out.append(quote);
+        int i = q + 1;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (c == quote) { out.append(c); return i + 1; }
+            if (c != '\\' || i + 1 >= s.length()) { out.append(c); i++; continue; }
+            char e = s.charAt(i + 1);
+            if ((e == 'u' || e == 'x') && i + 2 + (e == 'u' ? 4 : 2) <= s.length()) {
+                int len = e == 'u' ? 4 : 2;
+                int cp;
+                try {
+                    cp = Integer.parseInt(s.substring(i + 2, i + 2 + len), 16);
+                } catch (NumberFormatException ex) {
+                    out.append(c).append(e);
+                    i += 2;
+                    continue;
+                }
+                if (cp == '\\' || cp == '\'' || cp == '"') out.append('\\');
+                out.appendCodePoint(cp);
+                i += 2 + len;
+            } else {
+                out.append(c).append(e); // \n \t \\ \' \" Jinjava decodes itself
+                i += 2;
+            }
+        }
+        return i;
+    }
+
+    // ---- template functions ----
+
+    /** Thrown by raise_exception; carries the template's own message. */
+    static final class TemplateRaised extends RuntimeException {
+        TemplateRaised(String message) { super(message); }
+    }
+
+    /** Static entry points Jinjava calls by reflection. */
+    public static final class Functions {
+        private Functions() {}
+
+        public static Object raiseException(String message) { throw new TemplateRaised(message); }
+
+        /** Python time.strftime on the local time for the common codes (%d %m %Y %y %b %B %a %A %H %M %S %j %p %%). */
+        public static String strftimeNow(String format) { return strftime(format, ZonedDateTime.now()); }
+    }
+
+    static String strftime(String format, ZonedDateTime t) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < format.length(); i++) {
+            char c = format.charAt(i);
+            if (c != '%' || i + 1 >= format.length()) { b.append(c); continue; }
+            char f = format.charAt(++i);
+            switch (f) {
+                case 'd' -> b.append(String.format("%02d", t.getDayOfMonth()));
+                case 'm' -> b.append(String.format("%02d", t.getMonthValue()));
+                case 'Y' -> b.append(t.getYear());
+                case 'y' -> b.append(String.format("%02d", t.getYear() % 100));
+                case 'b' -> b.append(t.getMonth().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
+                case 'B' -> b.append(t.getMonth().getDisplayName(TextStyle.FULL, Locale.ENGLISH));
+                case 'a' -> b.append(t.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
+                case 'A' -> b.append(t.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH));
+                case 'H' -> b.append(String.format("%02d", t.getHour()));
+                case 'I' -> b.append(String.format("%02d", (t.getHour() + 11) % 12 + 1));
+                case 'M' -> b.append(String.format("%02d", t.getMinute()));
+                case 'S' -> b.append(String.format("%02d", t.getSecond()));
+                case 'j' -> b.append(String.format("%03d", t.getDayOfYear()));
+                case 'p' -> b.append(t.getHour() < 12 ? "AM" : "PM");
+                case 'Z' -> b.append(t.format(DateTimeFormatter.ofPattern("z", Locale.ENGLISH)));
+                case '%' -> b.append('%');
+                default -> b.append('%').append(f);
+            }
+        }
+        return b.toString();
+    }
+
+    private static TemplateRaised findRaised(Throwable t) {
+        for (int depth = 0; t != null && depth < 20; t = t.getCause(), depth++) {
+            if (t instanceof TemplateRaised r) return r;
+        }
+        return null;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").strip();
+    }
+
+    private static String tokenContent(JsonNode n) {
+        if (n == null || n.isNull()) return null;
+        if (n.isTextual()) return n.asText();
+        if (n.isObject() && n.path("content").isTextual()) return n.get("content").asText();
+        return null;
+    }
+}

@@ -1,0 +1,106 @@
+package org.lori4j.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.TestPaths;
+import org.lori4j.io.Json;
+import org.lori4j.io.LoriException;
+import org.lori4j.text.ChatTemplate.Message;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Jinjava rendering against Python jinja2 with transformers' settings (fixture: src/test/python/chat_template_fixtures.py). */
+class ChatTemplateTest {
+
+    static List<Message> messages(JsonNode arr) {
+        List<Message> out = new ArrayList<>();
+        for (JsonNode m : arr) out.add(new Message(m.get("role").asText(), m.get("content").asText()));
+        return out;
+    }
+
+    @Test
+    void rendersByteIdenticalToPythonJinja2() {
+        JsonNode fx = Json.read(TestPaths.fixture("text/chat_templates.json"));
+        int rendered = 0, raised = 0;
+        for (JsonNode c : fx.get("cases")) {
+            String name = c.get("template").asText() + "/" + c.get("conversation").asText() + "/agp="
+                    + c.get("add_generation_prompt").asBoolean();
+            ChatTemplate t = new ChatTemplate(fx.get("templates").get(c.get("template").asText()).asText(),
+                    c.get("bos_token").asText(), c.get("eos_token").asText());
+            List<Message> msgs = messages(fx.get("conversations").get(c.get("conversation").asText()));
+            boolean agp = c.get("add_generation_prompt").asBoolean();
+            if (c.has("error")) {
+                LoriException e = assertThrows(LoriException.class, () -> t.render(msgs, agp), name);
+                assertEquals("chat template: " + c.get("error").asText(), e.getMessage(), name);
+                raised++;
+            } else {
+                assertEquals(c.get("expected").asText(), t.render(msgs, agp), name);
+                rendered++;
+            }
+        }
+        assertEquals(46, rendered);
+        assertEquals(4, raised);
+    }
+
+    @Test
+    void loadsLlama3TemplateAndItsSpecialTokens() {
+        ChatTemplate t = ChatTemplate.load(TestPaths.shared().resolve("realdata/llama3-tokenizer")).orElseThrow();
+        assertEquals("<|begin_of_text|>", t.bosToken());
+        assertEquals("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                t.render(List.of(new Message("user", " Hi\n")), true));
+    }
+
+    @Test
+    void absentTemplateIsEmpty(@TempDir Path tmp) {
+        assertTrue(ChatTemplate.load(TestPaths.shared().resolve("realdata/mistral-tokenizer")).isEmpty());
+        assertTrue(ChatTemplate.load(tmp).isEmpty());
+    }
+
+    @Test
+    void listOfNamedTemplatesPicksDefault(@TempDir Path tmp) throws IOException {
+        Files.writeString(tmp.resolve("tokenizer_config.json"), """
+                {"bos_token": {"content": "<s>"}, "chat_template": [
+                  {"name": "tool_use", "template": "TOOLS"},
+                  {"name": "default", "template": "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"}]}""");
+        ChatTemplate t = ChatTemplate.load(tmp).orElseThrow();
+        assertEquals("<s>[user]x[assistant]y", t.render(List.of(new Message("user", "x"), new Message("assistant", "y")), false));
+
+        Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"chat_template\": [{\"name\": \"rag\", \"template\": \"x\"}]}");
+        LoriException e = assertThrows(LoriException.class, () -> ChatTemplate.load(tmp));
+        assertTrue(e.getMessage().contains("no template named \"default\" (has rag)"), e.getMessage());
+    }
+
+    @Test
+    void pythonEscapesInLiteralsAndTrailingNewline() {
+        assertEquals("é'\\|\n", new ChatTemplate("{{ '\\u00e9\\x27\\\\|\\n' }}\n", null, null).render(List.of(), false));
+        assertEquals("a\nb", new ChatTemplate("a\r\nb\r\n", null, null).render(List.of(), false));
+    }
+
+    @Test
+    void syntaxErrorIsOneLineLoriException() {
+        LoriException e = assertThrows(LoriException.class,
+                () -> new ChatTemplate("{% for m in messages %}{{ m.content }}", null, null)
+                        .render(List.of(new Message("user", "x")), false));
+        assertTrue(e.getMessage().startsWith("chat template error at line 1: "), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    @Test
+    void strftimeFollowsPythonCodes() {
+        ZonedDateTime t = ZonedDateTime.of(2024, 7, 5, 14, 3, 9, 0, ZoneOffset.UTC);
+        assertEquals("05 Jul 2024", ChatTemplate.strftime("%d %b %Y", t));
+        assertEquals("Friday, July 05 2024 02:03:09 PM 187 100%", ChatTemplate.strftime("%A, %B %d %Y %I:%M:%S %p %j 100%%", t));
+        String today = new ChatTemplate("{{ strftime_now('%Y') }}", null, null).render(List.of(), false);
+        assertEquals(String.valueOf(ZonedDateTime.now().getYear()), today);
+    }
+}
