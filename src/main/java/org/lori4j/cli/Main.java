@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
         description = "LoRI adapters for Llama-family models on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TokenizeCommand.class,
+                TemplateCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -21,6 +23,8 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns the exit code (used by tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // UTF-8 whatever the locale: decoded text and prompts must come out byte-exact
+        cl.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.out, java.nio.charset.StandardCharsets.UTF_8), true));
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             Throwable t = ex;
             while (t != null && !(t instanceof LoriException) && t.getCause() != null && t != t.getCause()) t = t.getCause();

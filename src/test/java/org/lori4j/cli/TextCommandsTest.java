@@ -1,0 +1,98 @@
+package org.lori4j.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.TestPaths;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** lori tokenize / lori template end to end through Main. */
+class TextCommandsTest {
+
+    record Result(int code, String out, String err) {}
+
+    static Result lori(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            System.out.flush();
+            System.err.flush();
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static String llama3() { return TestPaths.shared().resolve("realdata/llama3-tokenizer").toString(); }
+
+    static String mistral() { return TestPaths.shared().resolve("realdata/mistral-tokenizer").toString(); }
+
+    @Test
+    void tokenizePrintsIdsOnOneLine() {
+        Result r = lori("tokenize", "--model", llama3(), "--text", "This is a test sentence.");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("2028 374 264 1296 11914 13\n", r.out());
+        r = lori("tokenize", "--model", mistral(), "--text", "[INST]", "--special");
+        assertEquals("1 733 16289 28793\n", r.out());
+    }
+
+    @Test
+    void tokenizeFileAndDecode(@TempDir Path tmp) throws IOException {
+        Path f = tmp.resolve("in.txt");
+        Files.writeString(f, " Hello, world!", StandardCharsets.UTF_8);
+        assertEquals("22691 11 1917 0\n", lori("tokenize", "--model", llama3(), "--file", f.toString()).out());
+        assertEquals(" Hello, world! 🦙\n", lori("tokenize", "--model", llama3(), "--decode", "22691,11,1917,0,11410,99,247").out());
+        assertEquals("<|begin_of_text|>Hi\n", lori("tokenize", "--model", llama3(), "--decode", "128000,13347").out());
+        assertEquals("Hi\n", lori("tokenize", "--model", llama3(), "--decode", "128000,13347", "--skip-special").out());
+    }
+
+    @Test
+    void tokenizeErrorsAreOneLine(@TempDir Path tmp) {
+        Result r = lori("tokenize", "--model", tmp.toString(), "--text", "x");
+        assertEquals(2, r.code());
+        assertEquals("error: " + tmp.resolve("tokenizer.json") + ": file not found\n", r.err());
+        r = lori("tokenize", "--model", llama3(), "--file", tmp.resolve("nope.txt").toString());
+        assertEquals(2, r.code());
+        assertEquals("error: " + tmp.resolve("nope.txt") + ": file not found\n", r.err());
+    }
+
+    @Test
+    void templateRendersChatTemplate(@TempDir Path tmp) throws IOException {
+        Path m = tmp.resolve("m.json");
+        Files.writeString(m, "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Hi é\"}]}");
+        Result r = lori("template", "--model", llama3(), "--messages", m.toString(), "--add-generation-prompt");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+                + "<|start_header_id|>user<|end_header_id|>\n\nHi é<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+                r.out());
+        Files.writeString(m, "[{\"role\": \"user\"}]");
+        r = lori("template", "--model", llama3(), "--messages", m.toString());
+        assertEquals(2, r.code());
+        assertEquals("error: " + m + ": message 0 needs string fields \"role\" and \"content\"\n", r.err());
+        r = lori("template", "--model", mistral(), "--messages", m.toString());
+        assertEquals(2, r.code());
+    }
+
+    @Test
+    void templateFixedPrompts() {
+        Result r = lori("template", "--prompt", "gsm8k", "--instruction", "What is 2+3?");
+        assertEquals("What is 2+3?\nAnswer the above question. First think step by step and then answer the final number.\n", r.out());
+        r = lori("template", "--prompt", "nope", "--instruction", "x");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: unknown prompt template 'nope'; valid: alpaca-lori16"), r.err());
+        r = lori("template", "--list-prompts");
+        assertTrue(r.out().startsWith("alpaca-lori16\t"), r.out());
+        assertEquals(6, r.out().lines().count());
+    }
+}
