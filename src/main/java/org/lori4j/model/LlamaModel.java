@@ -1,0 +1,360 @@
+package org.lori4j.model;
+
+import org.lori4j.io.LoriException;
+import org.lori4j.io.TensorStore;
+import org.lori4j.tensor.DType;
+import org.lori4j.tensor.MatMul;
+import org.lori4j.tensor.Tensor;
+import org.lori4j.tensor.Weight;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Llama-family decoder (Llama 1/2/3, Mistral, Qwen2) loaded from a Hugging Face folder with
+ * its weights memory-mapped in their stored dtype, and its inference forward pass: full-sequence
+ * logits and a {@link KvCache} session API for batched generation where every sequence keeps its
+ * own positions (no padding).
+ *
+ * <p>Legend: N = token rows processed together (all sequences of a step), C = hidden size,
+ * H/KV = query/key-value heads, D = head_dim, F = MLP width, V = vocab.
+ * One decoder layer: x += o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x);
+ * x += down(silu(gate(n2)) * up(n2)), n2 = rmsnorm(x); logits = lm_head(rmsnorm(x)).
+ */
+public final class LlamaModel implements AutoCloseable {
+    /** Default for the most token rows one step runs through the layers (bounds activation memory). */
+    private static final int MAX_ROWS_PER_STEP = 512;
+
+    /** The names of the seven projections of a layer, as in HF tensor names and PEFT target_modules. */
+    public static final List<String> PROJECTIONS =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+
+    /**
+     * The weights of one decoder layer.
+     *
+     * @param inputNorm         input_layernorm [C]
+     * @param postAttentionNorm post_attention_layernorm [C]
+     */
+    public record Layer(float[] inputNorm, Linear q, Linear k, Linear v, Linear o,
+                        float[] postAttentionNorm, Linear gate, Linear up, Linear down) {
+        /** The projection called {@code proj} (q_proj ... down_proj). */
+        public Linear linear(String proj) {
+            return switch (proj) {
+                case "q_proj" -> q;
+                case "k_proj" -> k;
+                case "v_proj" -> v;
+                case "o_proj" -> o;
+                case "gate_proj" -> gate;
+                case "up_proj" -> up;
+                case "down_proj" -> down;
+                default -> throw new IllegalArgumentException("unknown projection '" + proj + "' (expected one of " + PROJECTIONS + ")");
+            };
+        }
+    }
+
+    private final TensorStore store;          // owns the mapped files; null when built from tensors
+    private final Layer[] layers;
+    private final float[] finalNorm;          // model.norm [C]
+    private final RopeFrequencies rope;
+    private volatile LlamaConfig config;
+    private volatile Tensor embedTokens;      // [V, C]
+    private volatile Weight embedRows;        // the same tensor, read row by row for the lookup
+    private volatile Weight lmHead;           // [V, C]; the embedding when tied
+    private int maxRowsPerStep = MAX_ROWS_PER_STEP;  // longer inputs run in chunks, exactly as if fed piecewise
+
+    private LlamaModel(LlamaConfig config, TensorStore store, Map<String, Tensor> t) {
+        this.config = config;
+        this.store = store;
+        this.rope = RopeFrequencies.of(config);
+        this.layers = new Layer[config.numLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "model.layers." + l + ".";
+            layers[l] = new Layer(
+                    floats(t, p + "input_layernorm.weight"),
+                    linear(t, p + "self_attn.q_proj"), linear(t, p + "self_attn.k_proj"),
+                    linear(t, p + "self_attn.v_proj"), linear(t, p + "self_attn.o_proj"),
+                    floats(t, p + "post_attention_layernorm.weight"),
+                    linear(t, p + "mlp.gate_proj"), linear(t, p + "mlp.up_proj"), linear(t, p + "mlp.down_proj"));
+        }
+        this.finalNorm = floats(t, "model.norm.weight");
+        this.embedTokens = t.get("model.embed_tokens.weight");
+        this.embedRows = Weight.of(embedTokens);
+        this.lmHead = config.tieWordEmbeddings() ? embedRows : Weight.of(t.get("lm_head.weight"));
+    }
+
+    /** Loads config.json and the safetensors weights of a Hugging Face model folder; shapes are checked. */
+    public static LlamaModel load(Path dir) {
+        LlamaConfig config = LlamaConfig.load(dir);
+        TensorStore store = TensorStore.openModelDir(dir);
+        try {
+            config.checkShapes(store);
+            return new LlamaModel(config, store, store.tensors());
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /** A model over tensors already in memory (named as in HF checkpoints); shapes are checked. */
+    public static LlamaModel of(LlamaConfig config, Map<String, Tensor> tensors) {
+        for (Map.Entry<String, long[]> e : config.expectedShapes().entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t == null) throw new LoriException("tensor " + e.getKey() + " is missing");
+            if (!Arrays.equals(t.shape(), e.getValue()))
+                throw new LoriException("tensor " + e.getKey() + " has shape " + Arrays.toString(t.shape())
+                        + ", expected " + Arrays.toString(e.getValue()));
+        }
+        return new LlamaModel(config, null, tensors);
+    }
+
+    private static float[] floats(Map<String, Tensor> t, String name) {
+        return t.get(name).toFloatArray();
+    }
+
+    private static Linear linear(Map<String, Tensor> t, String name) {
+        Tensor b = t.get(name + ".bias");
+        return new Linear(name, Weight.of(t.get(name + ".weight")), b == null ? null : b.toFloatArray());
+    }
+
+    public LlamaConfig config() { return config; }
+
+    /** Number of decoder layers. */
+    public int numLayers() { return layers.length; }
+
+    /** The weights of decoder layer {@code l}. */
+    public Layer layer(int l) { return layers[l]; }
+
+    /** The projection {@code proj} (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) of layer {@code l}. */
+    public Linear linear(int l, String proj) {
+        if (l < 0 || l >= layers.length) throw new IllegalArgumentException("layer " + l + " out of range [0, " + layers.length + ")");
+        return layers[l].linear(proj);
+    }
+
+    /** The final norm weight [C] (not a copy). */
+    public float[] finalNorm() { return finalNorm; }
+
+    /** model.embed_tokens.weight [V, C]. */
+    public Tensor embedTokens() { return embedTokens; }
+
+    /** The output projection [V, C] (the embedding itself when tied). */
+    public Weight lmHead() { return lmHead; }
+
+    public RopeFrequencies rope() { return rope; }
+
+    /**
+     * Replaces the token embedding and, if given, the output projection (adapters that train
+     * embed_tokens / lm_head, possibly with added tokens). With {@code lmHeadOrNull} null a tied
+     * model keeps sharing the new embedding, and an untied one keeps its lm_head, which then
+     * must match the new vocabulary size. Not to be called while a forward pass runs.
+     */
+    public synchronized void replaceEmbeddings(Tensor embed, Tensor lmHeadOrNull) {
+        LlamaConfig c = config;
+        if (embed.rank() != 2 || embed.dim(1) != c.hiddenSize())
+            throw new LoriException("embed_tokens: shape " + Arrays.toString(embed.shape()) + " does not match hidden size " + c.hiddenSize());
+        int vocab = (int) embed.dim(0);
+        Weight head;
+        if (lmHeadOrNull != null) {
+            if (!Arrays.equals(lmHeadOrNull.shape(), embed.shape()))
+                throw new LoriException("lm_head: shape " + Arrays.toString(lmHeadOrNull.shape()) + " differs from embed_tokens "
+                        + Arrays.toString(embed.shape()));
+            head = Weight.of(lmHeadOrNull);
+        } else if (c.tieWordEmbeddings()) {
+            head = null;
+        } else {
+            if (lmHead.rows() != vocab)
+                throw new LoriException("embed_tokens has " + vocab + " rows but the untied lm_head has " + lmHead.rows()
+                        + "; the adapter must ship lm_head too");
+            head = lmHead;
+        }
+        Weight rows = Weight.of(embed);
+        embedTokens = embed;
+        embedRows = rows;
+        lmHead = head == null ? rows : head;
+        config = new LlamaConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), c.numLayers(), c.numHeads(),
+                c.numKvHeads(), c.headDim(), vocab, c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(),
+                c.maxPositionEmbeddings(), c.tieWordEmbeddings() && lmHeadOrNull == null, c.bosTokenId(),
+                c.eosTokenIds(), c.torchDtype(), c.attentionBias());
+    }
+
+    /** Sets the chunk size of long inputs (tests use small ones; results do not depend on it beyond rounding). */
+    void setMaxRowsPerStep(int rows) {
+        if (rows <= 0) throw new IllegalArgumentException("rows must be positive");
+        maxRowsPerStep = rows;
+    }
+
+    /** A fresh cache for {@code batch} sequences of at most {@code maxLen} positions each. */
+    public KvCache newCache(int batch, int maxLen) {
+        return new KvCache(layers.length, config.kvDim(), batch, maxLen);
+    }
+
+    /** Logits [n, V] of every position of one sequence (no BOS is added). */
+    public float[] logits(int[] tokens) {
+        if (tokens.length == 0) return new float[0];
+        return logitsAll(new int[][]{tokens}, newCache(1, tokens.length));
+    }
+
+    /**
+     * Appends tokens[b] to sequence b of the cache and returns the logits of the last new token
+     * of each sequence, [batch, V]; a sequence given no tokens (or null) is left as it is and its
+     * row is zero.
+     */
+    public float[] forward(int[][] tokens, KvCache cache) {
+        float[] out = new float[tokens.length * config.vocabSize()];
+        run(tokens, cache, out, false);
+        return out;
+    }
+
+    /** As {@link #forward(int[][], KvCache)} but returns the logits of every new token, [sum of lengths, V] in sequence order. */
+    public float[] logitsAll(int[][] tokens, KvCache cache) {
+        long rows = 0;
+        for (int[] t : tokens) rows += t == null ? 0 : t.length;
+        long n = rows * config.vocabSize();
+        if (n > Integer.MAX_VALUE - 8) throw new LoriException("logits of " + rows + " tokens x " + config.vocabSize() + " vocab do not fit one array");
+        float[] out = new float[(int) n];
+        run(tokens, cache, out, true);
+        return out;
+    }
+
+    /** A contiguous run of new tokens of one sequence processed in a step. */
+    private record Segment(int seq, int[] tokens, int from, int count, int outRow, boolean last) {}
+
+    private void run(int[][] tokens, KvCache cache, float[] out, boolean all) {
+        if (tokens.length != cache.batch())
+            throw new IllegalArgumentException(tokens.length + " token lists for a cache of batch " + cache.batch());
+        int V = config.vocabSize();
+        int[] done = new int[tokens.length];
+        int[] outBase = new int[tokens.length];
+        int rowsSoFar = 0;
+        for (int b = 0; b < tokens.length; b++) {
+            int len = tokens[b] == null ? 0 : tokens[b].length;
+            if (cache.length(b) + len > cache.maxLen())
+                throw new LoriException("sequence " + b + " would reach " + (cache.length(b) + len) + " positions; the cache holds " + cache.maxLen());
+            for (int i = 0; i < len; i++) {
+                int id = tokens[b][i];
+                if (id < 0 || id >= V) throw new LoriException("token id " + id + " is outside the vocabulary [0, " + V + ")");
+            }
+            outBase[b] = all ? rowsSoFar : b;
+            rowsSoFar += len;
+        }
+        while (true) {
+            var segs = new ArrayList<Segment>();
+            int budget = maxRowsPerStep;
+            for (int b = 0; b < tokens.length && budget > 0; b++) {
+                int len = tokens[b] == null ? 0 : tokens[b].length;
+                int take = Math.min(len - done[b], budget);
+                if (take <= 0) continue;
+                segs.add(new Segment(b, tokens[b], done[b], take, outBase[b] + (all ? done[b] : 0), done[b] + take == len));
+                done[b] += take;
+                budget -= take;
+            }
+            if (segs.isEmpty()) break;
+            step(segs, cache, out, all, V);
+        }
+    }
+
+    /** Runs the segments' tokens through every layer, appends their keys/values, writes logits. */
+    private void step(List<Segment> segs, KvCache cache, float[] out, boolean all, int V) {
+        LlamaConfig c = config;
+        int C = c.hiddenSize(), H = c.numHeads(), KV = c.numKvHeads(), D = c.headDim(), F = c.intermediateSize();
+        int qDim = H * D, kvDim = KV * D;
+        float eps = (float) c.rmsNormEps();
+        int N = 0;
+        for (Segment s : segs) N += s.count();
+
+        int[] pos = new int[N];
+        float[] x = new float[N * C];                      // residual stream
+        Weight emb = embedRows;
+        int r = 0;
+        for (Segment s : segs) {
+            int p0 = cache.length(s.seq());
+            cache.ensureCapacity(s.seq(), p0 + s.count());
+            for (int i = 0; i < s.count(); i++, r++) {
+                pos[r] = p0 + i;
+                emb.rowTo(s.tokens()[s.from() + i], x, r * C);
+            }
+        }
+        float[] cos = new float[N * D / 2], sin = new float[N * D / 2];
+        rope.cosSin(pos, N, cos, sin);
+
+        float[] h = new float[N * C];
+        float[] q = new float[N * qDim], k = new float[N * kvDim], v = new float[N * kvDim];
+        float[] att = new float[N * qDim];
+        float[] proj = new float[N * C];
+        float[] gate = new float[N * F], up = new float[N * F];
+        for (int l = 0; l < layers.length; l++) {
+            Layer L = layers[l];
+            RmsNorm.forward(h, null, x, L.inputNorm(), N, C, eps);
+            L.q().forward(q, h, N);
+            L.k().forward(k, h, N);
+            L.v().forward(v, h, N);
+            Rope.forward(q, cos, sin, N, H, D);
+            Rope.forward(k, cos, sin, N, KV, D);
+            r = 0;
+            for (Segment s : segs) {
+                int p0 = cache.length(s.seq());
+                float[] kc = cache.keys(l, s.seq()), vc = cache.values(l, s.seq());
+                System.arraycopy(k, r * kvDim, kc, p0 * kvDim, s.count() * kvDim);
+                System.arraycopy(v, r * kvDim, vc, p0 * kvDim, s.count() * kvDim);
+                Attention.forward(att, r * qDim, null, 0, q, r * qDim, kc, 0, vc, 0, s.count(), p0, H, KV, D);
+                r += s.count();
+            }
+            L.o().forward(proj, att, N);
+            for (int i = 0; i < N * C; i++) x[i] += proj[i];
+            RmsNorm.forward(h, null, x, L.postAttentionNorm(), N, C, eps);
+            L.gate().forward(gate, h, N);
+            L.up().forward(up, h, N);
+            SwiGlu.forward(gate, gate, up, N, F);
+            L.down().forward(proj, gate, N);
+            for (int i = 0; i < N * C; i++) x[i] += proj[i];
+        }
+        for (Segment s : segs) cache.advance(s.seq(), s.count());
+
+        // Final norm and lm_head, only on the rows whose logits are wanted.
+        Weight head = lmHead;
+        if (all) {
+            RmsNorm.forward(h, null, x, finalNorm, N, C, eps);
+            float[] logits = new float[N * V];
+            MatMul.forward(logits, h, N, head);
+            r = 0;
+            for (Segment s : segs) {
+                System.arraycopy(logits, r * V, out, s.outRow() * V, s.count() * V);
+                r += s.count();
+            }
+        } else {
+            int M = 0;
+            for (Segment s : segs) if (s.last()) M++;
+            if (M == 0) return;
+            float[] last = new float[M * C];
+            int[] rowOf = new int[M];
+            int m = 0;
+            r = 0;
+            for (Segment s : segs) {
+                r += s.count();
+                if (s.last()) {
+                    System.arraycopy(x, (r - 1) * C, last, m * C, C);
+                    rowOf[m++] = s.outRow();
+                }
+            }
+            RmsNorm.forward(last, null, last, finalNorm, M, C, eps);
+            float[] logits = new float[M * V];
+            MatMul.forward(logits, last, M, head);
+            for (int i = 0; i < M; i++) System.arraycopy(logits, i * V, out, rowOf[i] * V, V);
+        }
+    }
+
+    /** Unmaps the weight files (when loaded from a folder). */
+    @Override
+    public void close() {
+        if (store != null) store.close();
+    }
+
+    @Override
+    public String toString() {
+        LlamaConfig c = config;
+        return "LlamaModel[" + c.modelType() + " " + c.numLayers() + "x" + c.hiddenSize() + ", heads " + c.numHeads() + "/"
+                + c.numKvHeads() + ", vocab " + c.vocabSize() + ", " + (embedTokens.dtype() == DType.F32 ? "f32" : embedTokens.dtype()) + "]";
+    }
+}

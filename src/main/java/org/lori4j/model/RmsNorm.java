@@ -1,0 +1,26 @@
+package org.lori4j.model;
+
+/**
+ * Root-mean-square layer norm as Hugging Face's LlamaRMSNorm computes it in f32:
+ * {@code out = w * x / sqrt(mean(x^2) + eps)} for each row.
+ *
+ * <p>Legend: N = rows (B*T tokens), C = channels (hidden size).
+ */
+public final class RmsNorm {
+    private RmsNorm() {}
+
+    /**
+     * out[N, C] = w[C] * x[N, C] * rstd[N]; rstd[N] = 1 / sqrt(mean(x^2) + eps) is stored when
+     * not null (the backward pass needs it). out may be x (in place).
+     */
+    public static void forward(float[] out, float[] rstd, float[] x, float[] w, int N, int C, float eps) {
+        for (int n = 0; n < N; n++) {
+            int o = n * C;
+            double ss = 0;   // sum of squares in double: exact enough that the order of summation does not matter
+            for (int c = 0; c < C; c++) ss += x[o + c] * x[o + c];
+            float r = (float) (1.0 / Math.sqrt((float) (ss / C) + eps));
+            if (rstd != null) rstd[n] = r;
+            for (int c = 0; c < C; c++) out[o + c] = w[c] * (x[o + c] * r);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package org.lori4j.model;
+
+/**
+ * The gated activation of the Llama MLP, {@code silu(gate) * up}; the MLP is
+ * {@code down(silu(gate(x)) * up(x))} with the three projections done by {@link Linear}.
+ *
+ * <p>Legend: N = rows (tokens), F = MLP width (intermediate_size).
+ */
+public final class SwiGlu {
+    private SwiGlu() {}
+
+    /** out[N, F] = silu(gate[N, F]) * up[N, F], silu(g) = g / (1 + e^-g), in f32. out may alias gate or up. */
+    public static void forward(float[] out, float[] gate, float[] up, int N, int F) {
+        int n = N * F;
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            out[i] = g / (1.0f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+}

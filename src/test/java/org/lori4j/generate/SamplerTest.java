@@ -1,0 +1,97 @@
+package org.lori4j.generate;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SamplerTest {
+    private static final float NEG = Float.NEGATIVE_INFINITY;
+
+    @Test
+    void topKKeepsTheKLargestAndTiesWithTheKth() {
+        float[] l = {1, 5, 3, 3, 0, 4};
+        Sampler.applyTopK(l, 3);                       // 3rd largest is 3: both 3s stay
+        assertArrayEquals(new float[]{NEG, 5, 3, 3, NEG, 4}, l);
+        float[] same = {1, 2};
+        Sampler.applyTopK(same, 0);
+        assertArrayEquals(new float[]{1, 2}, same);
+    }
+
+    @Test
+    void topPKeepsTheSmallestNucleusReachingP() {
+        // probabilities 0.5, 0.25, 0.125, 0.125 (logits are their logs)
+        float[] base = {(float) Math.log(0.5), (float) Math.log(0.25), (float) Math.log(0.125), (float) Math.log(0.125)};
+        float[] l = base.clone();
+        Sampler.applyTopP(l, 0.7f);     // ascending cumulative 0.125, 0.25, 0.5, 1: remove while <= 0.3 -> the two 0.125s
+        assertArrayEquals(new float[]{base[0], base[1], NEG, NEG}, l);
+        l = base.clone();
+        Sampler.applyTopP(l, 0.8f);     // remove while <= 0.2: one of the 0.125s only
+        int removed = 0;
+        for (float v : l) if (v == NEG) removed++;
+        assertEquals(1, removed);
+        l = base.clone();
+        Sampler.applyTopP(l, 0.01f);    // only the most likely survives
+        assertArrayEquals(new float[]{base[0], NEG, NEG, NEG}, l);
+    }
+
+    @Test
+    void repetitionPenaltyDividesPositiveAndMultipliesNegativeOncePerToken() {
+        float[] l = {2, -2, 4, 1};
+        Sampler.applyRepetitionPenalty(l, new int[]{0, 1, 0, 0, 7}, 5, 2f);   // 7 is outside the vocabulary: ignored
+        assertArrayEquals(new float[]{1, -4, 4, 1}, l);
+    }
+
+    @Test
+    void greedyTakesTheArgmaxAfterThePenalty() {
+        SamplingParams p = SamplingParams.greedy(10, List.of()).withRepetitionPenalty(3f);
+        Sampler s = new Sampler(p);
+        assertEquals(0, s.next(new float[]{3, 2, 1}, 0, 3, new int[0], 0));
+        assertEquals(1, s.next(new float[]{3, 2, 1}, 0, 3, new int[]{0}, 1));   // 3/3 = 1 < 2
+    }
+
+    @Test
+    void sameSeedSameDrawsDifferentSeedDifferentDraws() {
+        SamplingParams p = new SamplingParams(1f, 0, 1f, 42, 1f, 10, List.of());
+        float[] logits = new float[50];
+        int[] a = new int[40], b = new int[40], c = new int[40];
+        Sampler sa = new Sampler(p), sb = new Sampler(p), sc = new Sampler(p.withSeed(43));
+        for (int i = 0; i < 40; i++) {
+            a[i] = sa.next(logits.clone(), 0, 50, new int[0], 0);
+            b[i] = sb.next(logits.clone(), 0, 50, new int[0], 0);
+            c[i] = sc.next(logits.clone(), 0, 50, new int[0], 0);
+        }
+        assertArrayEquals(a, b);
+        assertNotEquals(java.util.Arrays.toString(a), java.util.Arrays.toString(c));
+    }
+
+    @Test
+    void samplingFollowsTheFilteredDistribution() {
+        // top-k 2 of {0.6, 0.3, 0.1}: renormalised 2/3, 1/3; token 2 never drawn.
+        float[] probs = {0.6f, 0.3f, 0.1f};
+        SamplingParams p = new SamplingParams(1f, 2, 1f, 7, 1f, 10, List.of());
+        Sampler s = new Sampler(p);
+        int[] count = new int[3];
+        int n = 30000;
+        for (int i = 0; i < n; i++) {
+            float[] l = new float[3];
+            for (int j = 0; j < 3; j++) l[j] = (float) Math.log(probs[j]);
+            count[s.next(l, 0, 3, new int[0], 0)]++;
+        }
+        assertEquals(0, count[2]);
+        assertEquals(2.0 / 3, count[0] / (double) n, 0.015);
+        // Temperature 0.5 squares the odds: 0.36 : 0.09 -> 0.8 / 0.2.
+        Sampler hot = new Sampler(p.withTopK(0).withTemperature(0.5f));
+        int zero = 0;
+        for (int i = 0; i < n; i++) {
+            float[] l = {(float) Math.log(0.6), (float) Math.log(0.3), NEG};
+            if (hot.next(l, 0, 3, new int[0], 0) == 0) zero++;
+        }
+        assertEquals(0.8, zero / (double) n, 0.015);
+        assertTrue(count[1] > 0);
+    }
+}
