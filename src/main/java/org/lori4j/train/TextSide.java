@@ -1,5 +1,9 @@
 package org.lori4j.train;
 
+import org.lori4j.io.LoriException;
+import org.lori4j.text.PromptTemplates;
+import org.lori4j.text.Tokenizer;
+
 import java.util.List;
 
 /**
@@ -12,6 +16,23 @@ import java.util.List;
  */
 public record TextSide(ExampleTokenizer.Encoder encoder, int eosId, int bosId, int vocabSize,
                        PromptFormatter prompts, ChatRenderer chat) {
+
+    /**
+     * The model tokenizer's side: encode without special tokens, the tokenizer's own EOS (tokenizer_config's
+     * eos_token, as HF's {@code tokenizer.eos_token_id}), its BOS, and {@link PromptTemplates}. No chat template.
+     */
+    public static TextSide of(Tokenizer tokenizer) {
+        return of(tokenizer, null);
+    }
+
+    /** As {@link #of(Tokenizer)}, with CHAT rendering chat records (null: chat records are rejected). */
+    public static TextSide of(Tokenizer tokenizer, ChatRenderer chat) {
+        if (tokenizer.eosIds().isEmpty())
+            throw new LoriException(tokenizer.dir() + ": the tokenizer defines no EOS token, which training appends to responses");
+        Integer bos = tokenizer.bosId();
+        return new TextSide(text -> tokenizer.encode(text, false), tokenizer.eosIds().getFirst(), bos == null ? -1 : bos,
+                tokenizer.vocabSize(), PromptTemplates::format, chat);
+    }
 
     /** Renders a named prompt template (instruction, input; input "" = none). */
     @FunctionalInterface

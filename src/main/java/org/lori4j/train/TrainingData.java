@@ -2,6 +2,7 @@ package org.lori4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lori4j.io.LoriException;
+import org.lori4j.text.PromptTemplates;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -195,7 +196,7 @@ public final class TrainingData {
                 case ALPACA, LORI_TASK -> text(r, prompt(template, string(node, "instruction", format),
                         optionalString(node, "input", format)), string(node, "output", format), true);
                 case GSM8K -> text(r, prompt(template, string(node, "question", format), ""),
-                        string(node, "answer", format).replace("####", "The final answer is: "), true);
+                        PromptTemplates.gsm8kTarget(string(node, "answer", format)), true);
                 case CHAT -> chat(r, node);
                 case TOKENS -> tokens(r, node);
             };
