@@ -1,6 +1,7 @@
 package org.lori4j.train;
 
 import org.lori4j.io.LoriException;
+import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.PromptTemplates;
 import org.lori4j.text.Tokenizer;
 
@@ -25,8 +26,9 @@ public record TextSide(ExampleTokenizer.Encoder encoder, int eosId, int bosId, i
         return of(tokenizer, null);
     }
 
-    /** As {@link #of(Tokenizer)}, with CHAT rendering chat records (null: chat records are rejected). */
-    public static TextSide of(Tokenizer tokenizer, ChatRenderer chat) {
+    /** As {@link #of(Tokenizer)}, with the model's chat template for chat records (null: chat records are rejected). */
+    public static TextSide of(Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        ChatRenderer chat = chatTemplate == null ? null : chatTemplate::render;
         if (tokenizer.eosIds().isEmpty())
             throw new LoriException(tokenizer.dir() + ": the tokenizer defines no EOS token, which training appends to responses");
         Integer bos = tokenizer.bosId();
@@ -40,12 +42,9 @@ public record TextSide(ExampleTokenizer.Encoder encoder, int eosId, int bosId, i
         String format(String template, String instruction, String input);
     }
 
-    /** One chat turn. */
-    public record Message(String role, String content) {}
-
     /** Renders a conversation with the model's chat template. */
     @FunctionalInterface
     public interface ChatRenderer {
-        String render(List<Message> messages, boolean addGenerationPrompt);
+        String render(List<ChatTemplate.Message> messages, boolean addGenerationPrompt);
     }
 }

@@ -2,6 +2,7 @@ package org.lori4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lori4j.io.LoriException;
+import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.PromptTemplates;
 
 import java.nio.file.Path;
@@ -219,15 +220,15 @@ public final class TrainingData {
             JsonNode msgs = node.get("messages");
             if (msgs == null || !msgs.isArray() || msgs.isEmpty())
                 throw new BadRecordException("chat record: \"messages\" must be a non-empty array");
-            List<TextSide.Message> messages = new ArrayList<>();
+            List<ChatTemplate.Message> messages = new ArrayList<>();
             for (int i = 0; i < msgs.size(); i++) {
                 JsonNode m = msgs.get(i);
                 JsonNode role = m.get("role"), content = m.get("content");
                 if (role == null || !role.isTextual() || content == null || !content.isTextual())
                     throw new BadRecordException("chat record: messages[" + i + "] needs string \"role\" and \"content\"");
-                messages.add(new TextSide.Message(role.asText(), content.asText()));
+                messages.add(new ChatTemplate.Message(role.asText(), content.asText()));
             }
-            TextSide.Message last = messages.getLast();
+            ChatTemplate.Message last = messages.getLast();
             if (!last.role().equals("assistant"))
                 throw new BadRecordException("chat record: the last message must be the assistant's (the trained response), found role \""
                         + last.role() + "\"");

@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
 import org.lori4j.io.Json;
+import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.Tokenizer;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -17,7 +20,10 @@ import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The real LoRI task files (shared/data/lori-tasks) through the Llama-3 tokenizer, as the reference's tasks/ loader sees them. */
+/**
+ * The real LoRI task files (shared/data/lori-tasks) through the real Llama-3 tokenizer, as the reference's tasks/
+ * loader sees them, and a chat record through Llama-3's chat template.
+ */
 class LoriTasksDataTest {
     static final String I16 = " ".repeat(16);
     static Tokenizer tok;
@@ -90,5 +96,23 @@ class LoriTasksDataTest {
             i++;
         }
         assertTrue(d.stats().summary().contains("repeat an earlier prompt"));
+    }
+
+    @Test
+    void chatRecordTrainsOnTheLastAssistantTurnAfterTheRenderedConversation(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("chat.jsonl");
+        Files.writeString(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n");
+        Path tokDir = TestPaths.shared().resolve("realdata/llama3-tokenizer");
+        ChatTemplate chat = ChatTemplate.load(tokDir).orElseThrow();
+        for (boolean addBos : new boolean[] {false, true}) {
+            TrainingData d = TrainingData.load(List.of(f), DataOptions.defaults().withAddBos(addBos), TextSide.of(tok, chat));
+            // Llama-3's template, written out: BOS text, the user turn, then the assistant header
+            String prompt = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                    + "<|start_header_id|>assistant<|end_header_id|>\n\n";
+            int[] p = tok.encode(prompt, false);
+            assertEquals(128000, p[0]); // the template's BOS text is the BOS token; --add-bos does not double it
+            assertArrayEquals(concat(p, tok.encode("Hello!", false), new int[] {128001}), d.get(0).inputIds());
+            assertEquals(3, d.get(0).scoredTokens()); // "Hello", "!", EOS
+        }
     }
 }
