@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 TokenizeCommand.class,
                 TemplateCommand.class,
+                ImportCommand.class,
         })
 public final class Main implements Runnable {
 

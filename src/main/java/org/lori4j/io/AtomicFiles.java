@@ -25,6 +25,7 @@ public final class AtomicFiles {
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 writer.write(out);
             }
+            readableByAll(tmp, false);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -36,6 +37,15 @@ public final class AtomicFiles {
         } finally {
             if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
         }
+    }
+
+    /**
+     * Temp files and folders are created owner-only (0600/0700); the finished output gets the usual
+     * rw-r--r-- / rwxr-xr-x where the file system has POSIX permissions.
+     */
+    public static void readableByAll(Path p, boolean directory) throws IOException {
+        if (!p.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(directory ? "rwxr-xr-x" : "rw-r--r--"));
     }
 
     public static void writeString(Path target, String content) {

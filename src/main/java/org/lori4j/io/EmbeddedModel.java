@@ -1,0 +1,104 @@
+package org.lori4j.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The default model shipped inside lori4j: Karpathy's stories260K (MIT) as a Hugging Face folder. From
+ * target/classes the resource folder is used directly; from a jar it is extracted once into
+ * {@code ~/.cache/lori4j/models/stories260K-<content hash>/} (atomically: temp folder + rename) and reused.
+ */
+public final class EmbeddedModel {
+    public static final String NAME = "stories260K";
+    static final String RESOURCE_DIR = "org/lori4j/models/" + NAME + "/";
+    static final List<String> FILES = List.of("config.json", "generation_config.json", "model.safetensors",
+            "tokenizer.json", "tokenizer_config.json", "LICENSE", "NOTICE");
+
+    private EmbeddedModel() {}
+
+    /** The folder of the embedded model (extracting it from the jar on first use). */
+    public static Path path() {
+        return path(EmbeddedModel.class.getClassLoader(), defaultCacheRoot());
+    }
+
+    /**
+     * The cache root: $LORI_CACHE/models if set, else $XDG_CACHE_HOME/lori4j/models, else ~/.cache/lori4j/models.
+     */
+    public static Path defaultCacheRoot() {
+        String lori = System.getenv("LORI_CACHE");
+        if (lori != null && !lori.isBlank()) return Path.of(lori, "models");
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "lori4j", "models");
+        return Path.of(System.getProperty("user.home"), ".cache", "lori4j", "models");
+    }
+
+    static Path path(ClassLoader loader, Path cacheRoot) {
+        URL config = loader.getResource(RESOURCE_DIR + "config.json");
+        if (config == null) throw new LoriException("the embedded model " + NAME + " is missing from the class path ("
+                + RESOURCE_DIR + "); pass --model DIR");
+        if (config.getProtocol().equals("file")) {
+            try {
+                return Path.of(config.toURI()).getParent();
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        List<byte[]> contents = new ArrayList<>();
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        for (String f : FILES) {
+            try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + f)) {
+                if (in == null) throw new LoriException("the embedded model file " + RESOURCE_DIR + f + " is missing from the jar");
+                byte[] b = in.readAllBytes();
+                sha.update(f.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+                sha.update(b);
+                contents.add(b);
+            } catch (IOException e) {
+                throw new LoriException("cannot read the embedded model file " + RESOURCE_DIR + f + ": " + e.getMessage());
+            }
+        }
+        String hash = HexFormat.of().formatHex(sha.digest()).substring(0, 12);
+        Path target = cacheRoot.resolve(NAME + "-" + hash);
+        if (Files.isDirectory(target)) return target;   // only ever created complete, by a rename
+        Path tmp = null;
+        try {
+            Files.createDirectories(cacheRoot);
+            tmp = Files.createTempDirectory(cacheRoot, "." + NAME + "-" + hash + ".");
+            AtomicFiles.readableByAll(tmp, true);
+            for (int i = 0; i < FILES.size(); i++) Files.write(tmp.resolve(FILES.get(i)), contents.get(i));
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target);
+            }
+            tmp = null;
+        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+            // another process extracted it first; its copy is complete
+        } catch (IOException e) {
+            if (!Files.isDirectory(target))
+                throw new LoriException(cacheRoot + ": cannot extract the embedded model: " + e.getMessage()
+                        + " (set LORI_CACHE to a writable folder)");
+        } finally {
+            if (tmp != null) Llama2cImporter.deleteTree(tmp);
+        }
+        return target;
+    }
+}
