@@ -13,6 +13,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PushbackReader;
 import java.io.Reader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -53,6 +54,8 @@ public final class DatasetReader {
             else readLines(file, new BufferedReader(in), records, bad);
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
+        } catch (CharacterCodingException e) {
+            throw new LoriException(file + ": not UTF-8 text");
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + e.getMessage());
         }

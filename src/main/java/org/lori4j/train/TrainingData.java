@@ -93,7 +93,29 @@ public final class TrainingData {
                 opts.addBos() ? requireBos(text) : -1, opts.maxLength(), opts.maxPromptLength(), opts.truncation());
         Loader loader = new Loader(opts, text, tokenizer);
         for (Path f : files) loader.loadFile(f);
-        return loader.finish(files);
+        return loader.finish(files.size() == 1 ? files.getFirst().toString() : files.size() + " files", files.size());
+    }
+
+    /** A prompt and the response to train on, already rendered as text (programmatic data). */
+    public record TextPair(String prompt, String response) {}
+
+    /**
+     * Tokenizes PAIRS with the same rule as files (no template: the prompts are used as given). SOURCE names them in
+     * messages ("SOURCE#i: problem", i 0-based); de-duplication, BOS and limits follow OPTS, format and template are unused.
+     */
+    public static TrainingData fromText(String source, List<TextPair> pairs, DataOptions opts, TextSide text) {
+        ExampleTokenizer tokenizer = new ExampleTokenizer(text.encoder(), text.eosId(),
+                opts.addBos() ? requireBos(text) : -1, opts.maxLength(), opts.maxPromptLength(), opts.truncation());
+        Loader loader = new Loader(opts, text, tokenizer);
+        List<Pending> pending = new ArrayList<>();
+        Map<String, Integer> byPrompt = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            TextPair tp = pairs.get(i);
+            loader.add(pending, byPrompt, new Pending(source + "#" + i, tp.prompt(), tp.response(), true, null, false));
+        }
+        loader.records += pairs.size();
+        loader.tokenizeAll(pending);
+        return loader.finish(source);
     }
 
     private static DataOptions checkTemplate(DataOptions opts, TextSide text) {
@@ -108,7 +130,10 @@ public final class TrainingData {
 
     /** A record turned into a prompt/response pair, or directly into an example (pre-tokenized records). */
     private record Pending(String where, String prompt, String response, boolean checkPromptEos, Example tokens,
-                           boolean tokensCut) {}
+                           boolean tokensCut) {
+        /** The reference's loaders key examples by prompt; chat (no upstream loader) and token records are never merged. */
+        boolean mergesByPrompt() { return prompt != null && checkPromptEos; }
+    }
 
     /** Thrown for a record-level problem (skippable); the message has no location yet. */
     private static final class BadRecordException extends RuntimeException {
@@ -122,7 +147,8 @@ public final class TrainingData {
         private final ExampleTokenizer tokenizer;
         private final List<Example> examples = new ArrayList<>();
         private final List<String> skippedMessages = new ArrayList<>();
-        private int records, skipped, duplicates, promptCut, responseCut;
+        int records;
+        private int skipped, duplicates, promptCut, responseCut;
 
         Loader(DataOptions opts, TextSide text, ExampleTokenizer tokenizer) {
             this.opts = opts;
@@ -157,17 +183,28 @@ public final class TrainingData {
                     bad(r.where() + ": " + e.getMessage());
                     continue;
                 }
-                if (p.prompt() != null && opts.dedupPrompts()) {
-                    Integer at = byPrompt.putIfAbsent(p.prompt(), pending.size());
-                    if (at != null) { pending.set(at, p); duplicates++; continue; }
-                }
-                pending.add(p);
+                add(pending, byPrompt, p);
             }
+            tokenizeAll(pending);
+        }
 
-            // 3. tokenize (in parallel; results stay in order)
+        /** Appends P, or with de-duplication replaces an earlier pending example with the same prompt in place. */
+        void add(List<Pending> pending, Map<String, Integer> byPrompt, Pending p) {
+            if (p.mergesByPrompt() && opts.dedupPrompts()) {
+                Integer at = byPrompt.putIfAbsent(p.prompt(), pending.size());
+                if (at != null) {
+                    pending.set(at, p);
+                    duplicates++;
+                    return;
+                }
+            }
+            pending.add(p);
+        }
+
+        /** Tokenizes PENDING (in parallel; results stay in order) and collects examples and counts. */
+        void tokenizeAll(List<Pending> pending) {
             Object[] done = new Object[pending.size()];
-            List<Pending> finalPending = pending;
-            IntStream.range(0, done.length).parallel().forEach(i -> done[i] = tokenize(finalPending.get(i)));
+            IntStream.range(0, done.length).parallel().forEach(i -> done[i] = tokenize(pending.get(i)));
             for (Object o : done) {
                 if (o instanceof String message) { bad(message); continue; }
                 ExampleTokenizer.Result res = (ExampleTokenizer.Result) o;
@@ -303,9 +340,10 @@ public final class TrainingData {
             return v.asText();
         }
 
-        TrainingData finish(List<Path> files) {
+        TrainingData finish(String source) { return finish(source, 0); }
+
+        TrainingData finish(String where, int files) {
             if (examples.isEmpty()) {
-                String where = files.size() == 1 ? files.getFirst().toString() : files.size() + " files";
                 throw new LoriException(where + ": no training examples (" + records + " records read, "
                         + skipped + " skipped as bad)");
             }
@@ -318,7 +356,7 @@ public final class TrainingData {
                 if (s == 0) unscored++;
                 longest = Math.max(longest, e.length());
             }
-            Stats stats = new Stats(files.size(), records, skipped, List.copyOf(skippedMessages), duplicates,
+            Stats stats = new Stats(files, records, skipped, List.copyOf(skippedMessages), duplicates,
                     promptCut, responseCut, examples.size(), tokens, scored, longest, unscored);
             return new TrainingData(examples, stats);
         }

@@ -241,4 +241,39 @@ class TrainingDataTest {
         e = assertThrows(LoriException.class, () -> load(dir.resolve("missing.jsonl"), DataOptions.defaults()));
         assertEquals(dir.resolve("missing.jsonl") + ": file not found", e.getMessage());
     }
+
+    @Test
+    void textPairsFollowTheSameRule() {
+        List<TrainingData.TextPair> pairs = List.of(new TrainingData.TextPair("abcde", "vwxyz"),
+                new TrainingData.TextPair("p", "q\u0000"), new TrainingData.TextPair("abcde", "r"));
+        LoriException e = assertThrows(LoriException.class,
+                () -> TrainingData.fromText("quickstart", pairs, DataOptions.defaults().withLengths(10, 4), TEXT));
+        assertEquals("quickstart#1: the response contains the EOS token (id 0)", e.getMessage());
+        TrainingData d = TrainingData.fromText("quickstart", pairs,
+                DataOptions.defaults().withLengths(10, 4).withSkipBadLines(true).withDedupPrompts(false), TEXT);
+        assertEquals(2, d.size());
+        assertEquals("abcdvwxyz<eos>", text(d.get(0).inputIds())); // 5 + 6 > 10: prompt cut to 4
+        assertEquals("abcder<eos>", text(d.get(1).inputIds()));
+        assertEquals(1, d.stats().promptTruncated());
+        assertEquals(1, d.stats().skipped());
+    }
+
+    @Test
+    void chatRecordsWithTheSamePromptAreNotMerged() throws IOException {
+        Path f = file("c.jsonl", """
+                {"messages": [{"role": "user", "content": "U"}, {"role": "assistant", "content": "R1"}]}
+                {"messages": [{"role": "user", "content": "U"}, {"role": "assistant", "content": "R2"}]}
+                """);
+        TrainingData d = load(f, DataOptions.defaults());
+        assertEquals(2, d.size());
+        assertEquals(0, d.stats().duplicatePrompts());
+    }
+
+    @Test
+    void aFileThatIsNotUtf8IsNamed() throws IOException {
+        Path f = dir.resolve("latin1.jsonl");
+        Files.write(f, new byte[] {'{', '"', 'a', (byte) 0xE9, '"', ':', '1', '}', '\n'});
+        LoriException e = assertThrows(LoriException.class, () -> load(f, DataOptions.defaults()));
+        assertEquals(f + ": not UTF-8 text", e.getMessage());
+    }
 }
