@@ -60,15 +60,30 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * Loads DIR/tokenizer.json (required) and DIR/tokenizer_config.json, DIR/config.json, DIR/generation_config.json
-     * (each optional). EOS ids are the tokenizer_config eos token followed by the eos_token_id(s) of
-     * generation_config.json and config.json, because generation stops on any of them (Llama-3-Instruct lists
+     * Loads DIR/tokenizer.json (or, when absent, converts a SentencePiece BPE DIR/tokenizer.model) and
+     * DIR/tokenizer_config.json, DIR/config.json, DIR/generation_config.json (each optional). DIR may also be a
+     * SentencePiece file itself (e.g. llama2.c's tok512.model); its folder then supplies the optional files.
+     * EOS ids are the tokenizer_config eos token followed by the eos_token_id(s) of generation_config.json and
+     * config.json (then the SentencePiece model's), because generation stops on any of them (Llama-3-Instruct lists
      * both {@code <|end_of_text|>} and {@code <|eot_id|>} there).
      */
     public static Tokenizer load(Path dir) {
+        Path spmFile = dir.resolve("tokenizer.model");
+        boolean explicitSpm = Files.isRegularFile(dir) && dir.getFileName().toString().endsWith(".model");
+        if (explicitSpm) {
+            spmFile = dir;
+            dir = dir.toAbsolutePath().getParent();
+        }
         Path file = dir.resolve("tokenizer.json");
-        if (!Files.isRegularFile(file)) throw new LoriException(file + ": file not found");
-        Vocab vocab = readVocab(file);
+        SentencePieceModel spm = null;
+        String json = null;
+        if (explicitSpm || !Files.isRegularFile(file)) {
+            if (!Files.isRegularFile(spmFile)) throw new LoriException(file + ": file not found");
+            // a Llama-2-era folder or llama2.c model with only the SentencePiece model: convert as transformers does
+            spm = SentencePieceModel.read(spmFile);
+            json = spm.toTokenizerJson();
+        }
+        Vocab vocab = json == null ? readVocab(file, null) : readVocab(spmFile, json);
 
         JsonNode tc = optionalJson(dir.resolve("tokenizer_config.json"));
         JsonNode cfg = optionalJson(dir.resolve("config.json"));
@@ -78,6 +93,7 @@ public final class Tokenizer implements AutoCloseable {
         Integer bosId = bosToken != null ? vocab.ids.get(bosToken) : null;
         if (bosId == null) bosId = firstInt(gen.get("bos_token_id"));
         if (bosId == null) bosId = firstInt(cfg.get("bos_token_id"));
+        if (bosId == null && spm != null && spm.bosId() >= 0) bosId = spm.bosId();
         if (bosToken == null && bosId != null && bosId >= 0 && bosId < vocab.tokens.length) bosToken = vocab.tokens[bosId];
 
         String eosToken = tokenContent(tc.get("eos_token"));
@@ -85,6 +101,7 @@ public final class Tokenizer implements AutoCloseable {
         if (eosToken != null && vocab.ids.containsKey(eosToken)) eos.add(vocab.ids.get(eosToken));
         eos.addAll(ints(gen.get("eos_token_id")));
         eos.addAll(ints(cfg.get("eos_token_id")));
+        if (eos.isEmpty() && spm != null && spm.eosId() >= 0) eos.add(spm.eosId());
         List<Integer> eosIds = List.copyOf(eos);
         if (eosToken == null && !eosIds.isEmpty() && eosIds.getFirst() < vocab.tokens.length) {
             eosToken = vocab.tokens[eosIds.getFirst()];
@@ -105,7 +122,7 @@ public final class Tokenizer implements AutoCloseable {
         }
         boolean cleanUp = tc.path("clean_up_tokenization_spaces").asBoolean(false);
 
-        HuggingFaceTokenizer hf = openNative(file);
+        HuggingFaceTokenizer hf = json == null ? openNative(file, null) : openNative(spmFile, json);
         return new Tokenizer(dir, hf, vocab.tokens, vocab.ids, vocab.special, bosId, bosToken, eosIds, eosToken,
                 addBos, addEos, cleanUp);
     }
@@ -206,11 +223,12 @@ public final class Tokenizer implements AutoCloseable {
     private record Vocab(String[] tokens, Map<String, Integer> ids, BitSet special) {}
 
     /** Reads model.vocab and added_tokens with a streaming parser (skipping the large merges list). */
-    private static Vocab readVocab(Path file) {
+    private static Vocab readVocab(Path file, String json) {
         Map<String, Integer> ids = new HashMap<>();
         BitSet special = new BitSet();
         List<JsonNode> added = new ArrayList<>();
-        try (JsonParser p = Json.MAPPER.getFactory().createParser(file.toFile())) {
+        try (JsonParser p = json != null ? Json.MAPPER.getFactory().createParser(json)
+                : Json.MAPPER.getFactory().createParser(file.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new LoriException(file + ": not a JSON object");
             boolean sawModel = false;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -277,13 +295,18 @@ public final class Tokenizer implements AutoCloseable {
         }
     }
 
-    private static HuggingFaceTokenizer openNative(Path file) {
+    /** Opens FILE with the Rust library, or the converted JSON text when given (FILE then names its source). */
+    private static HuggingFaceTokenizer openNative(Path file, String json) {
         // DJL pings an EC2 metadata endpoint on first use unless tracking is opted out; stay offline.
         if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
         // DJL otherwise truncates to 512 tokens (model_max_length default) and pads batches.
         Map<String, String> options = Map.of("truncation", "false", "padding", "false",
                 "addSpecialTokens", "true", "withOverflowingTokens", "false");
         try {
+            if (json != null) {
+                return HuggingFaceTokenizer.newInstance(
+                        new java.io.ByteArrayInputStream(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), options);
+            }
             return HuggingFaceTokenizer.newInstance(file, options);
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + e.getMessage());

@@ -72,6 +72,63 @@ class TokenizerTest {
     }
 
     @Test
+    void llama2SentencePieceModelReproducesEveryLlamaCppVector() throws IOException {
+        Path dir = TestPaths.shared().resolve("realdata/llama2-tokenizer"); // tokenizer.model only, converted
+        List<Vector> vs = llamaCppVectors(dir, "ggml-vocab-llama-spm.gguf");
+        assertEquals(46, vs.size());
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            for (Vector v : vs) {
+                assertArrayEquals(v.ids(), t.encode(v.text(), false), () -> "encode " + v.text());
+                assertEquals(v.text(), t.decode(v.ids(), false), "decode " + Arrays.toString(v.ids()));
+            }
+            // Llama 2's well-known ids, and the BOS the converted post-processor adds
+            assertArrayEquals(new int[]{1, 15043, 3186}, t.encode("Hello world", true));
+            assertEquals(1, t.bosId());
+            assertEquals(List.of(2), t.eosIds());
+            assertEquals("<s>", t.bosToken());
+            assertEquals(32000, t.vocabSize());
+            assertEquals("▁", t.idToToken(29871));
+            assertTrue(t.isSpecial(2));
+            assertFalse(t.isSpecial(13)); // <0x0A> is a byte piece, not special
+        }
+    }
+
+    @Test
+    void llama2cTok512ModelEncodesLikeRunC() {
+        // fixture: llama2.c's encode over tok512.bin (src/test/python/llama2c_encode_fixtures.py)
+        var fx = org.lori4j.io.Json.read(TestPaths.fixture("text/tok512_encode.json"));
+        try (Tokenizer t = Tokenizer.load(TestPaths.shared().resolve("realdata/stories260K/tok512.model"))) {
+            assertEquals(512, t.vocabSize());
+            assertEquals(1, t.bosId());
+            assertEquals(List.of(2), t.eosIds());
+            int n = 0;
+            for (var c : fx.get("cases")) {
+                String text = c.get("text").asText();
+                int[] expected = new int[c.get("ids").size()];
+                for (int i = 0; i < expected.length; i++) expected[i] = c.get("ids").get(i).asInt();
+                assertArrayEquals(expected, t.encode(text, true), text);
+                assertEquals(text, t.decode(expected, true), text);
+                n++;
+            }
+            assertEquals(7, n);
+        }
+    }
+
+    @Test
+    void sentencePieceErrors(@TempDir Path tmp) throws IOException {
+        Files.write(tmp.resolve("tokenizer.model"), new byte[]{0x0a, (byte) 0xff, 0x01});
+        LoriException e = assertThrows(LoriException.class, () -> Tokenizer.load(tmp));
+        assertEquals(tmp.resolve("tokenizer.model") + ": not a SentencePiece model (truncated or malformed protobuf)",
+                e.getMessage());
+        // babyllama's tok105.model is BPE too, without byte fallback: unknown characters become <unk>
+        try (Tokenizer t = Tokenizer.load(TestPaths.shared().resolve("realdata/babyllama-tok105/tok105.model"))) {
+            assertEquals(105, t.vocabSize());
+            int[] ids = t.encode("中", false); // not among its 105 pieces
+            assertArrayEquals(new int[]{3, 0}, ids); // "▁", <unk>
+        }
+    }
+
+    @Test
     void llama3MetaVectorsAndSpecialTokens() {
         assertArrayEquals(new int[]{2028, 374, 264, 1296, 11914, 13}, llama3.encode("This is a test sentence.", false));
         assertArrayEquals(new int[]{271}, llama3.encode("\n\n", false));
