@@ -8,6 +8,7 @@ import org.lori4j.text.ChatTemplate.Message;
 import org.lori4j.text.PromptTemplates;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,9 +31,8 @@ public final class TemplateCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    // TODO(io): switch to the shared ModelOption mixin (defaulting to EmbeddedModel.path()) once it is in main.
-    @Option(names = "--model", paramLabel = "DIR", description = "model folder with tokenizer_config.json (for --messages)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Mode mode;
@@ -72,9 +72,9 @@ public final class TemplateCommand implements Runnable {
             if (instruction == null) throw new LoriException("--prompt needs --instruction");
             out.print(PromptTemplates.format(mode.prompt, instruction, input));
         } else {
-            if (model == null) throw new LoriException("--messages needs --model DIR (the folder with tokenizer_config.json)");
-            ChatTemplate t = ChatTemplate.load(model).orElseThrow(() -> new LoriException(
-                    model.resolve("tokenizer_config.json") + ": no chat_template"));
+            Path dir = model.resolve();
+            ChatTemplate t = ChatTemplate.load(dir).orElseThrow(() -> new LoriException(
+                    dir.resolve("tokenizer_config.json") + ": no chat_template"));
             out.print(t.render(readMessages(mode.messages), addGenerationPrompt));
         }
         out.flush();

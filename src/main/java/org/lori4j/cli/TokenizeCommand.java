@@ -4,6 +4,7 @@ import org.lori4j.io.LoriException;
 import org.lori4j.text.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,15 +21,14 @@ import java.util.stream.Collectors;
 /** {@code lori tokenize}: text to token ids (one line, space-separated) or ids back to text, with a model's tokenizer. */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = {"Print the token ids of a text (one line, space-separated), or the text of ids.",
-                "Only tokenizer.json (and optionally tokenizer_config.json) are needed in the model folder."})
+                "Only tokenizer.json (or a SentencePiece tokenizer.model) is needed in the model folder."})
 public final class TokenizeCommand implements Runnable {
 
     @Spec
     CommandSpec spec;
 
-    // TODO(io): switch to the shared ModelOption mixin (defaulting to EmbeddedModel.path()) once it is in main.
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "model or tokenizer folder")
-    Path model;
+    @Mixin
+    ModelOption model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -53,7 +53,7 @@ public final class TokenizeCommand implements Runnable {
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
-        try (Tokenizer tok = Tokenizer.load(model)) {
+        try (Tokenizer tok = Tokenizer.load(model.resolve())) {
             if (input.decode != null) {
                 out.print(tok.decode(input.decode, skipSpecial));
                 out.println();

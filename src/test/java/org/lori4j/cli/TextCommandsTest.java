@@ -58,6 +58,12 @@ class TextCommandsTest {
     }
 
     @Test
+    void tokenizeDefaultsToTheEmbeddedModel() {
+        // stories260K's tokenizer: BOS, then " There" " was" " a" " big" as llama2.c encodes them
+        assertEquals("1 291 276 286 261 370\n", lori("tokenize", "--text", "There was a big", "--special").out());
+    }
+
+    @Test
     void tokenizeErrorsAreOneLine(@TempDir Path tmp) {
         Result r = lori("tokenize", "--model", tmp.toString(), "--text", "x");
         assertEquals(2, r.code());
