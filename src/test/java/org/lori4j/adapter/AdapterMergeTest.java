@@ -1,0 +1,163 @@
+package org.lori4j.adapter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.lori4j.TestPaths;
+import org.lori4j.io.Json;
+import org.lori4j.io.LoriException;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Merges against PEFT add_weighted_adapter semantics re-implemented in torch (make_adapter_fixtures.py). */
+class AdapterMergeTest {
+    private static final Path FIX = TestPaths.fixture("adapter");
+
+    private static LoraAdapter ad(String name) { return LoraAdapter.load(FIX.resolve(name)); }
+
+    private static void assertClose(float[] expected, float[] actual, double tol, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++)
+            assertEquals(expected[i], actual[i], tol * (1 + Math.abs(expected[i])), what + " [" + i + "]");
+    }
+
+    @Test
+    void everyFixtureCaseMatchesTheReference() {
+        JsonNode spec = Json.read(FIX.resolve("merges.json"));
+        for (var it = spec.fields(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode c = e.getValue();
+            List<LoraAdapter> ads = new ArrayList<>();
+            for (JsonNode n : c.get("adapters")) ads.add(ad(n.asText()));
+            double[] w = new double[c.get("weights").size()];
+            for (int i = 0; i < w.length; i++) w[i] = c.get("weights").get(i).asDouble();
+            AdapterMerge.Method m = AdapterMerge.Method.parse(c.get("method").asText());
+            Double density = c.get("density").isNull() ? null : c.get("density").asDouble();
+            List<String> warnings = new ArrayList<>();
+            LoraAdapter merged = AdapterMerge.merge(ads, w, new AdapterMerge.Options(m, density,
+                    c.get("majority_sign_method").asText(), 0, true, false), warnings::add);
+            LoraAdapter expected = ad("merge_" + e.getKey());
+            AdapterConfig ec = expected.config(), mc = merged.config();
+            assertEquals(ec.r(), mc.r(), e.getKey());
+            assertEquals(ec.loraAlpha(), mc.loraAlpha(), e.getKey());
+            assertEquals(ec.targetModules(), mc.targetModules(), e.getKey());
+            assertEquals(ec.targetModulesRegex(), mc.targetModulesRegex(), e.getKey());
+            assertTrue(mc.rankPattern().isEmpty() && mc.alphaPattern().isEmpty());
+            assertEquals(expected.modules().keySet(), merged.modules().keySet(), e.getKey());
+            for (LoraAdapter.Module em : expected.modules().values()) {
+                LoraAdapter.Module mm = merged.module(em.name());
+                assertClose(em.a(), mm.a(), 1e-6, e.getKey() + " " + em.keyA());
+                assertClose(em.b(), mm.b(), 1e-6, e.getKey() + " " + em.keyB());
+                assertEquals(1.0, mm.scaling());
+            }
+        }
+    }
+
+    @Test
+    void catProductEqualsTheWeightedSumExactly() {
+        LoraAdapter a = ad("lora_a"), b = ad("lora_b"), c = ad("lora_r8");
+        double[] w = {0.7, -1.2, 0.3};
+        LoraAdapter m = AdapterMerge.merge(List.of(a, b, c), w, AdapterMerge.Options.of(AdapterMerge.Method.CAT), x -> { });
+        assertEquals(4 + 4 + 8, m.config().r());
+        for (LoraAdapter.Module mm : m.modules().values()) {
+            double[] expected = new double[mm.out() * mm.in()];
+            LoraAdapter[] srcs = {a, b, c};
+            for (int s = 0; s < 3; s++) {
+                LoraAdapter.Module x = srcs[s].module(mm.name());
+                if (x == null) continue;
+                for (int o = 0; o < x.out(); o++)
+                    for (int i = 0; i < x.in(); i++) {
+                        double acc = 0;
+                        for (int j = 0; j < x.r(); j++) acc += (double) x.b()[o * x.r() + j] * x.a()[j * x.in() + i];
+                        expected[o * x.in() + i] += w[s] * x.scaling() * acc;
+                    }
+            }
+            for (int o = 0; o < mm.out(); o++)
+                for (int i = 0; i < mm.in(); i++) {
+                    double acc = 0;
+                    for (int j = 0; j < mm.r(); j++) acc += (double) mm.b()[o * mm.r() + j] * mm.a()[j * mm.in() + i];
+                    assertEquals(expected[o * mm.in() + i], mm.scaling() * acc, 1e-6 * (1 + Math.abs(expected[o * mm.in() + i])));
+                }
+        }
+    }
+
+    @Test
+    void rsloraQuirkIsReproducedAndWarned() {
+        List<String> warnings = new ArrayList<>();
+        LoraAdapter m = AdapterMerge.merge(List.of(ad("lora_b"), ad("lora_a")), new double[]{1, 1},
+                AdapterMerge.Options.of(AdapterMerge.Method.CAT), warnings::add);
+        assertTrue(m.config().useRslora());
+        assertEquals(8, m.config().loraAlpha());
+        assertEquals(Math.sqrt(8), m.modules().values().iterator().next().scaling(), 1e-12);
+        assertTrue(warnings.stream().anyMatch(s -> s.contains("sqrt(r')")), warnings.toString());
+        LoraAdapter fixed = AdapterMerge.merge(List.of(ad("lora_b"), ad("lora_a")), new double[]{1, 1},
+                new AdapterMerge.Options(AdapterMerge.Method.CAT, null, "total", 0, true, true), x -> { });
+        assertFalse(fixed.config().useRslora());
+        assertEquals(1.0, fixed.modules().values().iterator().next().scaling());
+    }
+
+    @Test
+    void refusesWhatPeftRefuses() {
+        LoriException e = assertThrows(LoriException.class, () -> AdapterMerge.merge(List.of(ad("lora_a"), ad("lora_r8")),
+                new double[]{1, 1}, AdapterMerge.Options.of(AdapterMerge.Method.LINEAR), x -> { }));
+        assertTrue(e.getMessage().contains("ranks cannot be linearly merged"), e.getMessage());
+        e = assertThrows(LoriException.class, () -> AdapterMerge.merge(List.of(ad("lora_a"), ad("lora_c")),
+                new double[]{1, 1}, AdapterMerge.Options.of(AdapterMerge.Method.CAT), x -> { }));
+        assertTrue(e.getMessage().contains("mix a list and a regex"), e.getMessage());
+        e = assertThrows(LoriException.class, () -> AdapterMerge.merge(List.of(ad("lora_a"), ad("lori_s")),
+                new double[]{1, 1}, AdapterMerge.Options.of(AdapterMerge.Method.TIES), x -> { }));
+        assertTrue(e.getMessage().contains("--density"), e.getMessage());
+    }
+
+    @Test
+    void singleAdapterIsMergedLinearly() {
+        List<String> warnings = new ArrayList<>();
+        LoraAdapter a = ad("lora_a");
+        LoraAdapter m = AdapterMerge.merge(List.of(a), new double[]{2.0}, AdapterMerge.Options.of(AdapterMerge.Method.CAT), warnings::add);
+        assertEquals(4, m.config().r());
+        assertFalse(warnings.isEmpty());
+        // linear on one adapter: A' = sqrt(w s) A, B' = sqrt(w s) B
+        LoraAdapter.Module x = a.modules().values().iterator().next(), y = m.module(x.name());
+        float f = (float) Math.sqrt(2.0 * x.scaling());
+        for (int i = 0; i < x.a().length; i++) assertEquals(x.a()[i] * f, y.a()[i], 1e-7f);
+    }
+
+    @Test
+    void dareKeepsAboutDensityAndRescalesSurvivors() {
+        LoraAdapter a = ad("lora_a"), s = ad("lori_s");
+        double d = 0.3;
+        AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.DARE_LINEAR, d, "total", 42, true, false);
+        // weight 0 on the second adapter: merged entries are either 0 or (x * sqrt(w s)) / d
+        LoraAdapter m = AdapterMerge.merge(List.of(a, s), new double[]{1.0, 0.0}, opt, x -> { });
+        long kept = 0, total = 0;
+        for (LoraAdapter.Module x : a.modules().values()) {
+            float f = (float) Math.sqrt(x.scaling());
+            float[] got = m.module(x.name()).a();
+            for (int i = 0; i < got.length; i++) {
+                total++;
+                if (got[i] != 0) { kept++; assertEquals(x.a()[i] * f / (float) d, got[i], 1e-6f * (1 + Math.abs(got[i]))); }
+            }
+        }
+        double frac = (double) kept / total, sd = Math.sqrt(d * (1 - d) / total);
+        assertTrue(Math.abs(frac - d) < 5 * sd, "kept fraction " + frac);
+        // same seed, same result; another seed, another mask
+        LoraAdapter again = AdapterMerge.merge(List.of(a, s), new double[]{1.0, 0.0}, opt, x -> { });
+        LoraAdapter other = AdapterMerge.merge(List.of(a, s), new double[]{1.0, 0.0},
+                new AdapterMerge.Options(AdapterMerge.Method.DARE_LINEAR, d, "total", 43, true, false), x -> { });
+        String k = a.modules().keySet().iterator().next();
+        assertArrayEquals(m.module(k).a(), again.module(k).a());
+        assertFalse(java.util.Arrays.equals(m.module(k).a(), other.module(k).a()));
+    }
+
+    @Test
+    void magnitudePruneKeepsExactlyK() {
+        float[] x = {3, -3, 1, 0, -5, 3, 2};
+        float[] p = AdapterMerge.magnitudePrune(x, 0.5); // k = 3: -5 and two of the three |3| (lowest index first)
+        assertArrayEquals(new float[]{3, -3, 0, 0, -5, 0, 0}, p);
+        assertArrayEquals(x, AdapterMerge.magnitudePrune(x, 1.0));
+        assertArrayEquals(new float[7], AdapterMerge.magnitudePrune(x, 0.1));
+    }
+}

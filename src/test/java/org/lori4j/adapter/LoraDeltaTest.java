@@ -1,0 +1,63 @@
+package org.lori4j.adapter;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Dense and sparse unmerged application against the double-precision reference loop. */
+class LoraDeltaTest {
+
+    private static LoraAdapter.Module module(int r, int in, int out, double zeroFraction, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] a = new float[r * in], b = new float[out * r];
+        for (int i = 0; i < a.length; i++) a[i] = (float) (rng.nextDouble() * 2 - 1) / (float) Math.sqrt(in);
+        for (int i = 0; i < b.length; i++) b[i] = rng.nextDouble() < zeroFraction ? 0f : (float) rng.nextGaussian() * 0.1f;
+        return new LoraAdapter.Module("model.layers.0.mlp.down_proj", 0, "down_proj", r, in, out, 2 * r, 2.0, a, b);
+    }
+
+    @Test
+    void denseAndSparseAgreeWithTheReference() {
+        int[][] shapes = {{4, 32, 16}, {64, 200, 150}, {16, 96, 1000}};
+        for (int[] s : shapes) {
+            for (int n : new int[]{1, 3, 17}) {
+                LoraAdapter.Module m = module(s[0], s[1], s[2], 0.9, s[0] * 31L + n);
+                SplittableRandom rng = new SplittableRandom(n);
+                float[] x = new float[n * m.in()];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+                float[] base = new float[n * m.out()];
+                for (int i = 0; i < base.length; i++) base[i] = (float) rng.nextGaussian();
+                float[] ref = base.clone(), dense = base.clone(), sparse = base.clone();
+                LoraDelta.forwardReference(m, 0.7 * m.scaling(), ref, x, n);
+                LoraDelta.dense(m, 0.7).forward(dense, x, n);
+                LoraDelta d = LoraDelta.sparse(m, 0.7);
+                assertTrue(d.isSparse());
+                d.forward(sparse, x, n);
+                for (int i = 0; i < ref.length; i++) {
+                    assertEquals(ref[i], dense[i], 1e-5 * (1 + Math.abs(ref[i])), "dense " + i);
+                    assertEquals(ref[i], sparse[i], 1e-5 * (1 + Math.abs(ref[i])), "sparse " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void autoPicksSparseForLoriS() {
+        assertTrue(LoraDelta.auto(module(8, 16, 16, 0.9, 1), 1).isSparse());
+        assertFalse(LoraDelta.auto(module(8, 16, 16, 0.0, 1), 1).isSparse());
+    }
+
+    @Test
+    void denseSeesInPlaceUpdatesOfB() {
+        LoraAdapter.Module m = module(4, 8, 8, 0.0, 5);
+        LoraDelta d = LoraDelta.dense(m, 1);
+        float[] x = new float[8];
+        x[0] = 1;
+        float[] y1 = new float[8], y2 = new float[8];
+        d.forward(y1, x, 1);
+        for (int i = 0; i < m.b().length; i++) m.b()[i] *= 2;
+        d.forward(y2, x, 1);
+        for (int i = 0; i < 8; i++) assertEquals(2 * y1[i], y2[i], 1e-6f);
+    }
+}
