@@ -1,0 +1,32 @@
+package org.lori4j.adapter;
+
+import org.lori4j.io.LoriException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * An adapter named on the command line as {@code DIR} or {@code DIR:WEIGHT} (weight 1 when absent).
+ * The text after the last colon is a weight only if it parses as a number and DIR exists without it.
+ */
+public record AdapterSpec(Path dir, double weight) {
+
+    public static AdapterSpec parse(String s) {
+        int c = s.lastIndexOf(':');
+        if (c > 0 && c < s.length() - 1) {
+            String w = s.substring(c + 1);
+            try {
+                double v = Double.parseDouble(w);
+                if (!Double.isFinite(v)) throw new LoriException("adapter weight '" + w + "' is not a finite number");
+                Path p = Path.of(s.substring(0, c));
+                if (Files.exists(p) || !Files.exists(Path.of(s))) return new AdapterSpec(p, v);
+            } catch (NumberFormatException ignored) {
+                // a colon that is part of the path
+            }
+        }
+        return new AdapterSpec(Path.of(s), 1.0);
+    }
+
+    @Override
+    public String toString() { return dir + ":" + weight; }
+}
