@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 TemplateCommand.class,
                 ImportCommand.class,
+                InfoCommand.class,
         })
 public final class Main implements Runnable {
 
