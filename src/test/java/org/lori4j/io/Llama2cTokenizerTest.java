@@ -124,6 +124,24 @@ class Llama2cTokenizerTest {
     }
 
     @Test
+    void tokenizeCommandDefaultsToTheEmbeddedModelWhoseTokenizerIsLlama2cs() {
+        String text = "Once upon a time, there was a big dog.";
+        java.io.PrintStream old = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(buf, true, StandardCharsets.UTF_8));
+            code = org.lori4j.cli.Main.run("tokenize", "--special", "--text", text);
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, code);
+        String expected = Arrays.stream(llama2cEncode(text)).mapToObj(Long::toString)
+                .collect(java.util.stream.Collectors.joining(" "));
+        assertEquals(expected, buf.toString(StandardCharsets.UTF_8).strip());
+    }
+
+    @Test
     void decodeRestoresTheText() {
         for (String text : TEXTS) {
             assertEquals(text, hf.decode(llama2cEncode(text), true), "text: " + text);
