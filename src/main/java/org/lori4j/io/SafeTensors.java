@@ -1,7 +1,9 @@
 package org.lori4j.io;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -44,6 +46,8 @@ public final class SafeTensors {
     public static final String INDEX_FILE = "model.safetensors.index.json";
     static final Pattern SHARD_NAME = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
 
+    /** Duplicate names would silently hide a tensor; refuse them. */
+    private static final ObjectReader HEADER_READER = Json.MAPPER.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final ObjectWriter COMPACT = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
     private SafeTensors() {}
@@ -105,7 +109,7 @@ public final class SafeTensors {
         byte[] hb = whole.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
         JsonNode root;
         try {
-            root = Json.MAPPER.readTree(hb);
+            root = HEADER_READER.readTree(hb);
         } catch (JsonProcessingException e) {
             throw new LoriException(file + ": invalid JSON header: " + oneLine(e.getOriginalMessage()));
         } catch (IOException e) {

@@ -147,6 +147,9 @@ class SafeTensorsTest {
     void corruptJsonHeaderIsRefused() throws Exception {
         assertTrue(error(put("j.safetensors", file("{\"a\":{\"dtype\":", new byte[0]))).contains("invalid JSON header"));
         assertTrue(error(put("k.safetensors", file("[1,2]", new byte[0]))).contains("not a JSON object"));
+        String dup = error(put("u.safetensors", file("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                + "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", new byte[2])));
+        assertTrue(dup.contains("invalid JSON header: Duplicate field 'a'"), dup);
     }
 
     @Test
