@@ -93,6 +93,8 @@ public record LlamaConfig(
         String act = f.string("hidden_act", "silu");
         if (!act.equals("silu"))
             throw new LoriException(source + ": hidden_act '" + act + "' is not supported (only silu)");
+        if (f.bool("mlp_bias", false))
+            throw new LoriException(source + ": mlp_bias true is not supported (gate/up/down projections without bias only)");
         int hidden = f.positiveInt("hidden_size", null);
         int inter = f.positiveInt("intermediate_size", null);
         int layers = f.positiveInt("num_hidden_layers", null);

@@ -123,6 +123,10 @@ class LlamaConfigTest {
         assertTrue(assertThrows(LoriException.class, () -> LlamaConfig.fromJson(n, "config.json")).getMessage()
                 .contains("num_attention_heads 32 is not a multiple of num_key_value_heads 5"));
         n.put("num_key_value_heads", 8);
+        n.put("mlp_bias", true);
+        assertTrue(assertThrows(LoriException.class, () -> LlamaConfig.fromJson(n, "config.json")).getMessage()
+                .startsWith("config.json: mlp_bias true is not supported"));
+        n.put("mlp_bias", false);
         n.put("eos_token_id", "x");
         assertTrue(assertThrows(LoriException.class, () -> LlamaConfig.fromJson(n, "config.json")).getMessage()
                 .startsWith("config.json: field 'eos_token_id' must be an integer or a list of integers"));
