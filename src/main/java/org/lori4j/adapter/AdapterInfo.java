@@ -80,7 +80,8 @@ public record AdapterInfo(
         return new AdapterInfo(ad.label(), c.r(), c.loraAlpha(), c.useRslora(), ranks, scalings, targets,
                 ad.modules().size(), ad.dtype().safetensorsName(), pa, pb, nz, pb == 0 ? 0 : 1.0 - (double) nz / pb,
                 sl, sp, new Stats(mean, std, pa == 0 ? 0 : min, pa == 0 ? 0 : max), bound,
-                ad.embedTokens() != null ? ad.embedTokens().dim(0) : ad.lmHead() != null ? ad.lmHead().dim(0) : null);
+                ad.embedTokens() != null ? Long.valueOf(ad.embedTokens().dim(0))
+                        : ad.lmHead() != null ? Long.valueOf(ad.lmHead().dim(0)) : null);
     }
 
     /** LoRI-D trains B only (A frozen); LoRI-S trains the B entries of its mask (nonzero after training). */
@@ -126,8 +127,8 @@ public record AdapterInfo(
         for (double d : scalings) scs.add(num(d));
         sb.append("scaling      ").append(String.join(", ", scs)).append('\n');
         sb.append("targets      ").append(String.join(", ", targets)).append("  (").append(modules).append(" modules, ").append(dtype).append(")\n");
-        sb.append(String.format(Locale.ROOT, "parameters   A %,d + B %,d = %,d (LoRA trainable); LoRI-D trains B only: %,d%n",
-                paramsA, paramsB, paramsA + paramsB, paramsB));
+        sb.append(String.format(Locale.ROOT, "parameters   A %,d + B %,d = %,d; trainable as LoRA %,d, as LoRI-D (B only) %,d,"
+                + " as LoRI-S (nonzero B) %,d%n", paramsA, paramsB, paramsA + paramsB, paramsA + paramsB, paramsB, nonzeroB));
         sb.append(String.format(Locale.ROOT, "B sparsity   %.4f overall (%,d nonzero of %,d)%n", sparsityB, nonzeroB, paramsB));
         sb.append("  per projection:");
         sparsityByProjection.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.4f", k, v)));

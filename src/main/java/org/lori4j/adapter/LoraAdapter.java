@@ -375,9 +375,12 @@ public final class LoraAdapter {
      * its two files replaced by renames (other files, e.g. masks/, stay).
      */
     public void save(Path dir) {
-        OutputDir.write(dir, tmp -> {
-            config.write(tmp);
-            SafeTensors.write(tmp.resolve(WEIGHTS_FILE), tensors(), Map.of("format", "pt"));
-        });
+        OutputDir.write(dir, this::writeTo);
+    }
+
+    /** Writes the two files into an existing folder (no all-or-nothing guarantee: use inside {@link OutputDir}). */
+    public void writeTo(Path dir) {
+        config.write(dir);
+        SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors(), Map.of("format", "pt"));
     }
 }

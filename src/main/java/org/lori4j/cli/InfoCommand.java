@@ -1,7 +1,10 @@
 package org.lori4j.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lori4j.adapter.AdapterInfo;
+import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.io.Json;
+import org.lori4j.model.LlamaConfig;
 import org.lori4j.model.ModelInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,15 +13,19 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
  * {@code lori info}: architecture, parameter counts, dtypes, file sizes and memory needs of a model folder
- * (validating every tensor shape against config.json on the way).
+ * (validating every tensor shape against config.json on the way); with {@code --adapter}, what a PEFT
+ * adapter holds (alone, or checked against --model when both are given).
  */
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = {"Show a model's architecture, parameters, dtypes, file sizes and memory needs.",
-                "Also checks every tensor's shape against config.json."})
+                "Also checks every tensor's shape against config.json.",
+                "With --adapter: rank, alpha, scaling, targets, parameters, B sparsity (overall, per layer, per",
+                "projection) and A statistics of a PEFT LoRA/LoRI adapter (only the adapter unless --model is given)."})
 public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -26,23 +33,29 @@ public final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOption model;
 
+    @Option(names = "--adapter", paramLabel = "DIR", description = "a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)")
+    Path adapter;
+
     @Option(names = "--json", description = "print JSON instead of text")
     boolean json;
 
-    // Extension point for adapters: an `--adapter DIR` option goes here; its summary is added below as an
-    // "adapter" object of the JSON and as extra "adapter ..." lines of the text.
-
     @Override
     public Integer call() throws Exception {
-        ModelInfo info = ModelInfo.of(model.resolve());
         PrintWriter out = spec.commandLine().getOut();
+        AdapterInfo adapterInfo = null;
+        if (adapter != null) {
+            LoraAdapter a = LoraAdapter.load(adapter);
+            if (model.given()) a.checkAgainst(LlamaConfig.load(model.resolve()));
+            adapterInfo = AdapterInfo.of(a);
+        }
+        ModelInfo info = adapter == null || model.given() ? ModelInfo.of(model.resolve()) : null;
         if (json) {
-            ObjectNode root = info.toJson();
-            // adapter section: root.set("adapter", ...)
+            ObjectNode root = info == null ? adapterInfo.toJson() : info.toJson();
+            if (info != null && adapterInfo != null) root.set("adapter", adapterInfo.toJson());
             out.println(Json.MAPPER.writeValueAsString(root));
         } else {
-            out.print(info.toText());
-            // adapter section: out.print(...)
+            if (info != null) out.print(info.toText());
+            if (adapterInfo != null) out.print(adapterInfo.toText());
         }
         out.flush();
         return 0;

@@ -13,6 +13,9 @@ import picocli.CommandLine.Command;
                 TemplateCommand.class,
                 ImportCommand.class,
                 InfoCommand.class,
+                MasksCommand.class,
+                MergeCommand.class,
+                ExportCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -1,0 +1,93 @@
+package org.lori4j.cli;
+
+import org.lori4j.adapter.AdapterMerge;
+import org.lori4j.adapter.AdapterSpec;
+import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.adapter.OutputDir;
+import org.lori4j.io.LoriException;
+import org.lori4j.tensor.DType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code lori merge}: PEFT add_weighted_adapter, written as a new PEFT adapter. */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+        description = {"Merge adapters into one PEFT adapter with PEFT's add_weighted_adapter semantics.",
+                "cat: B'A' = sum w_i s_i B_i A_i exactly (r' = sum of ranks); linear/ties/dare_linear/dare_ties/",
+                "magnitude_prune combine A's and B's separately (equal ranks needed)."})
+public final class MergeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--adapter", required = true, paramLabel = "DIR[:W]", description = "adapter folder and weight (default 1); repeat for each adapter")
+    List<String> adapters;
+
+    @Option(names = "--method", defaultValue = "cat", paramLabel = "M", description = "cat (default), linear, ties, dare_linear, dare_ties, magnitude_prune")
+    String method;
+
+    @Option(names = "--density", paramLabel = "D", description = "fraction of entries kept by ties / dare_* / magnitude_prune")
+    Double density;
+
+    @Option(names = "--majority-sign-method", defaultValue = "total", paramLabel = "total|frequency", description = "sign election of ties / dare_ties")
+    String majority;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed of DARE's random pruning (java SplittableRandom; torch's stream cannot be reproduced)")
+    long seed;
+
+    @Option(names = "--no-dare-rescale", description = "do not divide DARE survivors by density (PEFT 0.12-0.18 behaviour)")
+    boolean noRescale;
+
+    @Option(names = "--rslora-fix", description = "when the first adapter uses rsLoRA, write use_rslora=false so the merged scaling is 1 (PEFT would scale by sqrt(r'))")
+    boolean rsloraFix;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|bf16|f16", description = "dtype of the merged tensors (default f32)")
+    String dtype;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "new adapter folder (must not exist or be empty)")
+    Path out;
+
+    @Override
+    public Integer call() {
+        PrintWriter pw = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.parse(method), density, majority, seed, !noRescale, rsloraFix);
+        DType d = parseDtype(dtype, false);
+        List<LoraAdapter> ads = new ArrayList<>();
+        double[] w = new double[adapters.size()];
+        for (int i = 0; i < adapters.size(); i++) {
+            AdapterSpec s = AdapterSpec.parse(adapters.get(i));
+            ads.add(LoraAdapter.load(s.dir()));
+            w[i] = s.weight();
+        }
+        LoraAdapter merged = AdapterMerge.merge(ads, w, opt, m -> err.println("warning: " + m));
+        err.flush();
+        LoraAdapter toSave = merged.withDtype(d);
+        OutputDir.writeNew(out, toSave::writeTo);
+        pw.printf(Locale.ROOT, "merged %d adapters with %s: r = %d, lora_alpha = %d, %d modules, scaling %s -> %s%n",
+                ads.size(), ads.size() == 1 ? "linear" : opt.method().peftName(), merged.config().r(), merged.config().r(),
+                merged.modules().size(), merged.modules().values().iterator().next().scaling(), out);
+        pw.flush();
+        return 0;
+    }
+
+    static DType parseDtype(String s, boolean allowKeep) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32", "fp32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "float16", "fp16" -> DType.F16;
+            case "keep" -> {
+                if (!allowKeep) throw new LoriException("--dtype keep is not valid here (f32, bf16, f16)");
+                yield null;
+            }
+            default -> throw new LoriException("--dtype: unknown dtype '" + s + "' (f32, bf16, f16" + (allowKeep ? ", keep" : "") + ")");
+        };
+    }
+}

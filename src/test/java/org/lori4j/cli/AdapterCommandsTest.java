@@ -1,0 +1,111 @@
+package org.lori4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.TestPaths;
+import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.adapter.Masks;
+import org.lori4j.io.Json;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** lori info / masks / merge / export through Main, with the bad inputs of the issue. */
+class AdapterCommandsTest {
+    private static final Path FIX = TestPaths.fixture("adapter");
+
+    private static TextCommandsTest.Result lori(String... args) { return TextCommandsTest.lori(args); }
+
+    private static String f(String name) { return FIX.resolve(name).toString(); }
+
+    private static long entries(Path dir) throws IOException {
+        try (var s = Files.list(dir)) { return s.count(); }
+    }
+
+    @Test
+    void infoReportsSparsityAndParameters() throws Exception {
+        TextCommandsTest.Result r = lori("info", "--adapter", f("lori_s"), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        LoraAdapter s = LoraAdapter.load(FIX.resolve("lori_s"));
+        long zeros = s.modules().values().stream().mapToLong(LoraAdapter.Module::zerosB).sum();
+        assertEquals((double) zeros / 2048, j.get("B_sparsity").get("overall").asDouble(), 1e-12);
+        assertEquals(2048, j.get("parameters").get("lora_B").asLong());
+        assertEquals(2.0, j.get("scalings").get(0).asDouble());
+        assertTrue(j.get("A").get("max_abs_times_sqrt_in").asDouble() <= 1.0);
+        r = lori("info", "--adapter", f("lora_b"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("rsLoRA"), r.out());
+    }
+
+    @Test
+    void masksWritesTheReferenceMasks(@TempDir Path tmp) {
+        TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.1,0.5,0.9,0.99",
+                "--granularity", "layer", "--out", tmp.toString());
+        assertEquals(0, r.code(), r.err());
+        for (String s : new String[]{"0.1", "0.5", "0.9", "0.99"}) {
+            Map<String, Masks.Mask> got = Masks.read(tmp.resolve(s + "_mask.safetensors"));
+            Map<String, Masks.Mask> exp = Masks.read(FIX.resolve("masks/layer/" + s + "_mask.safetensors"));
+            assertEquals(exp.keySet(), got.keySet());
+            exp.forEach((k, v) -> assertArrayEquals(v.keep(), got.get(k).keep(), k));
+        }
+        assertTrue(r.out().contains("sparsity reached"), r.out());
+    }
+
+    @Test
+    void masksRefusesBadSparsityAndMaliciousExclude(@TempDir Path tmp) throws IOException {
+        for (String s : new String[]{"0", "1", "1.5", "-0.1", "abc"}) {
+            TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", s, "--out", tmp.resolve("m").toString());
+            assertEquals(2, r.code(), s);
+            assertEquals(1, r.err().strip().lines().filter(l -> l.startsWith("error:")).count(), r.err());
+        }
+        TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.9", "--exclude", f("pt/evil.pt"),
+                "--out", tmp.resolve("m").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("refusing pickle global"), r.err());
+        assertFalse(Files.exists(tmp.resolve("m")));
+    }
+
+    @Test
+    void mergeWritesAPeftAdapterAndRefusesBadInput(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("cat");
+        TextCommandsTest.Result r = lori("merge", "--adapter", f("lora_a") + ":1.0", "--adapter", f("lora_b") + ":0.5", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        LoraAdapter got = LoraAdapter.load(out), exp = LoraAdapter.load(FIX.resolve("merge_cat"));
+        assertEquals(exp.config().r(), got.config().r());
+        for (LoraAdapter.Module m : exp.modules().values()) assertArrayEquals(m.a(), got.module(m.name()).a(), 1e-6f);
+        // ranks that cannot be linearly merged, a missing adapter file: one line, exit 2, no output folder
+        r = lori("merge", "--adapter", f("lora_a"), "--adapter", f("lora_r8"), "--method", "linear", "--out", tmp.resolve("bad").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("ranks cannot be linearly merged"), r.err());
+        Path noWeights = tmp.resolve("noweights");
+        Files.createDirectories(noWeights);
+        Files.copy(FIX.resolve("lora_a/adapter_config.json"), noWeights.resolve("adapter_config.json"));
+        r = lori("merge", "--adapter", f("lora_a"), "--adapter", noWeights.toString(), "--out", tmp.resolve("bad").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("no adapter_model.safetensors"), r.err());
+        assertFalse(Files.exists(tmp.resolve("bad")));
+        assertEquals(2, entries(tmp), "only cat/ and noweights/ exist");
+    }
+
+    @Test
+    void exportRefusesAnAdapterForAnotherShape(@TempDir Path tmp) throws IOException {
+        Path other = tmp.resolve("other");
+        Files.createDirectories(other);
+        var j = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(FIX.resolve("tiny/config.json"));
+        j.put("hidden_size", 48);
+        Json.write(other.resolve("config.json"), j);
+        TextCommandsTest.Result r = lori("export", "--model", other.toString(), "--adapter", f("lora_a"), "--out", tmp.resolve("out").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("has shape"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out")));
+        r = lori("export", "--model", f("tiny"), "--adapter", f("lora_a"), "--out", tmp.resolve("out").toString(), "--dtype", "f32");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(tmp.resolve("out/model.safetensors")));
+    }
+}
