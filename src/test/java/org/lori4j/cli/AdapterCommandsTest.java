@@ -41,6 +41,9 @@ class AdapterCommandsTest {
         r = lori("info", "--adapter", f("lora_b"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("rsLoRA"), r.out());
+        r = lori("info", "--model", f("tiny"), "--adapter", f("lora_a"), "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, Json.MAPPER.readTree(r.out()).get("adapter").get("r").asInt());
     }
 
     @Test
