@@ -1,5 +1,7 @@
 package org.lori4j.train;
 
+import org.lori4j.tensor.MatMul;
+
 /**
  * The LoRA path of an adapted linear layer, {@code y += s * (x A^T) B^T} with A [r, in], B [out, r],
  * and its backward: {@code dB += s * dy^T u}, {@code du = s * dy B}, {@code dA += du^T x},
@@ -10,8 +12,8 @@ public final class LoraOp {
 
     /** u[n,r] = x A^T; y[n,out] += s * u B^T. */
     public static void forward(float[] y, float[] u, float[] x, float[] a, float[] b, int n, int in, int out, int r, float s) {
-        Gemm.gemm(u, x, a, n, in, r, false, true, 1f, false);
-        Gemm.gemm(y, u, b, n, r, out, false, true, s, true);
+        MatMul.gemm(u, x, a, n, in, r, false, true, 1f, false);
+        MatMul.gemm(y, u, b, n, r, out, false, true, s, true);
     }
 
     /**
@@ -20,9 +22,9 @@ public final class LoraOp {
      */
     public static void backward(float[] dx, float[] dA, float[] dB, float[] du, float[] dy, float[] x, float[] u,
                                 float[] a, float[] b, int n, int in, int out, int r, float s) {
-        Gemm.gemm(dB, dy, u, out, n, r, true, false, s, true);
-        Gemm.gemm(du, dy, b, n, out, r, false, false, s, false);
-        if (dA != null) Gemm.gemm(dA, du, x, r, n, in, true, false, 1f, true);
-        if (dx != null) Gemm.gemm(dx, du, a, n, r, in, false, false, 1f, true);
+        MatMul.gemm(dB, dy, u, out, n, r, true, false, s, true);
+        MatMul.gemm(du, dy, b, n, out, r, false, false, s, false);
+        if (dA != null) MatMul.gemm(dA, du, x, r, n, in, true, false, 1f, true);
+        if (dx != null) MatMul.gemm(dx, du, a, n, r, in, false, false, 1f, true);
     }
 }

@@ -10,7 +10,12 @@ public final class RmsNormOp {
 
     /** out[n,c] = w[c] * x[n,c] * rstd[n]. */
     public static void forward(float[] out, float[] x, float[] w, int n, int c, float eps) {
-        for (int t = 0; t < n; t++) {
+        forward(out, x, w, c, eps, 0, n);
+    }
+
+    /** The forward on rows [from, to) only (for splitting over threads). */
+    public static void forward(float[] out, float[] x, float[] w, int c, float eps, int from, int to) {
+        for (int t = from; t < to; t++) {
             int o = t * c;
             float rstd = rstd(x, o, c, eps);
             for (int i = 0; i < c; i++) out[o + i] = w[i] * (x[o + i] * rstd);
@@ -22,7 +27,12 @@ public final class RmsNormOp {
      * {@code dx = rstd * (g - xh * mean(g * xh))}.
      */
     public static void backward(float[] dx, float[] dout, float[] x, float[] w, int n, int c, float eps, boolean accumulate) {
-        for (int t = 0; t < n; t++) {
+        backward(dx, dout, x, w, c, eps, accumulate, 0, n);
+    }
+
+    /** The backward on rows [from, to) only. */
+    public static void backward(float[] dx, float[] dout, float[] x, float[] w, int c, float eps, boolean accumulate, int from, int to) {
+        for (int t = from; t < to; t++) {
             int o = t * c;
             float rstd = rstd(x, o, c, eps);
             double dot = 0; // sum over channels of g * xh
@@ -34,6 +44,15 @@ public final class RmsNormOp {
                 dx[o + i] = accumulate ? dx[o + i] + d : d;
             }
         }
+    }
+
+    /** The backward of one row at offsets: dx[dxOff..] = d out / d x applied to dout[doutOff..] (overwrites). */
+    public static void backwardRow(float[] dx, int dxOff, float[] dout, int doutOff, float[] x, int xOff, float[] w, int c, float eps) {
+        float rstd = rstd(x, xOff, c, eps);
+        double dot = 0;
+        for (int i = 0; i < c; i++) dot += (double) (dout[doutOff + i] * w[i]) * (x[xOff + i] * rstd);
+        float mean = (float) (dot / c);
+        for (int i = 0; i < c; i++) dx[dxOff + i] = rstd * (dout[doutOff + i] * w[i] - x[xOff + i] * rstd * mean);
     }
 
     /** 1/sqrt(mean(x^2)+eps) over one row, the variance summed in double. */

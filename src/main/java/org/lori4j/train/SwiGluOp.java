@@ -5,7 +5,12 @@ public final class SwiGluOp {
     private SwiGluOp() {}
 
     public static void forward(float[] h, float[] gate, float[] up, int len) {
-        for (int i = 0; i < len; i++) {
+        forward(h, gate, up, 0, len);
+    }
+
+    /** The forward on entries [from, to) only. */
+    public static void forward(float[] h, float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
             float g = gate[i];
             h[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }
@@ -16,7 +21,12 @@ public final class SwiGluOp {
      * Outputs may alias nothing but each other's inputs are read before being written per index.
      */
     public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int len) {
-        for (int i = 0; i < len; i++) {
+        backward(dgate, dup, dh, gate, up, 0, len);
+    }
+
+    /** The backward on entries [from, to) only. */
+    public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
             float g = gate[i], u = up[i], d = dh[i];
             float sig = 1f / (1f + (float) Math.exp(-g));
             float silu = g * sig;

@@ -27,12 +27,19 @@ final class GradCheck {
      * the error must stay under tol times the largest analytic entry (plus a small absolute floor).
      */
     static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol) {
+        int[] all = new int[param.length];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        check(name, param, analytic, objective, h, tol, all);
+    }
+
+    /** As {@link #check(String, float[], float[], DoubleSupplier, float, double)} on the given entries only. */
+    static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol, int[] entries) {
         double maxAbs = 0;
         for (float a : analytic) maxAbs = Math.max(maxAbs, Math.abs(a));
         double worst = 0;
         int worstAt = -1;
         double worstFd = 0;
-        for (int i = 0; i < param.length; i++) {
+        for (int i : entries) {
             float orig = param[i];
             float up = orig + h, down = orig - h;
             param[i] = up;

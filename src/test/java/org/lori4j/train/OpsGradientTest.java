@@ -134,22 +134,4 @@ class OpsGradientTest {
         // uniform logits: nll = log(vocab)
         assertEquals(Math.log(vocab), CrossEntropy.forward(new float[vocab], 0, vocab, 3), 1e-6);
     }
-
-    @Test
-    void gemmTransposeFlagsAgreeWithNaiveProduct() {
-        Random rnd = new Random(8);
-        int m = 3, k = 4, n = 5;
-        float[] a = random(rnd, m * k, 1f), b = random(rnd, k * n, 1f);
-        float[] at = new float[k * m], bt = new float[n * k];
-        for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
-        for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
-        float[] want = new float[m * n];
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) want[i * n + j] += 2f * a[i * k + p] * b[p * n + j];
-        for (boolean ta : new boolean[]{false, true})
-            for (boolean tb : new boolean[]{false, true}) {
-                float[] c = new float[m * n];
-                Gemm.gemm(c, ta ? at : a, tb ? bt : b, m, k, n, ta, tb, 2f, false);
-                assertArrayEquals(want, c, 1e-5f, "transA=" + ta + " transB=" + tb);
-            }
-    }
 }
