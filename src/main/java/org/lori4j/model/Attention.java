@@ -77,4 +77,64 @@ public final class Attention {
             for (int j = keys; j < P + T; j++) att[aRow + j] = 0;
         }
     }
+
+    /**
+     * Backward of {@link #forward} from the probabilities it stored in att [H, T, P+T]:
+     * dP = dout v^T, dS = P * (dP - rowsum(dP * P)), dq = dS k / sqrt(D), dk = dS^T q / sqrt(D),
+     * dv = P^T dout. dq[T, H*D] and dk/dv[P+T, KV*D] are overwritten (cached rows get the gradient
+     * of their keys and values too). Work is split over kv heads, each owning its dk/dv columns.
+     */
+    public static void backward(float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
+                                float[] dout, int doutOff, float[] att, int attOff,
+                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                int T, int P, int H, int KV, int D) {
+        if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
+        Parallel.forRange(KV, 1, (from, to) -> {
+            float[] ds = new float[P + T];
+            for (int g = from; g < to; g++)
+                backwardGroup(dq, dqOff, dk, dkOff, dv, dvOff, dout, doutOff, att, attOff, q, qOff, k, kOff, v, vOff,
+                        T, P, H, KV, D, g, ds);
+        });
+    }
+
+    /** The query heads of kv head g. */
+    private static void backwardGroup(float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
+                                      float[] dout, int doutOff, float[] att, int attOff,
+                                      float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                      int T, int P, int H, int KV, int D, int g, float[] ds) {
+        int kvStride = KV * D, group = H / KV, S = P + T;
+        float scale = (float) (1.0 / Math.sqrt(D));
+        for (int j = 0; j < S; j++) {
+            int o = j * kvStride + g * D;
+            for (int d = 0; d < D; d++) { dk[dkOff + o + d] = 0; dv[dvOff + o + d] = 0; }
+        }
+        for (int h = g * group; h < (g + 1) * group; h++) {
+            for (int t = 0; t < T; t++) {
+                int keys = P + t + 1;
+                int row = (t * H + h) * D;
+                int aRow = attOff + (h * T + t) * S;
+                // dP_j = dout_t . v_j; rowsum(dP * P)
+                double dot = 0;
+                for (int j = 0; j < keys; j++) {
+                    int vRow = vOff + j * kvStride + g * D;
+                    float dp = 0;
+                    for (int d = 0; d < D; d++) dp += dout[doutOff + row + d] * v[vRow + d];
+                    ds[j] = dp;
+                    dot += (double) dp * att[aRow + j];
+                }
+                float sum = (float) dot;
+                for (int d = 0; d < D; d++) dq[dqOff + row + d] = 0;
+                for (int j = 0; j < keys; j++) {
+                    float p = att[aRow + j];
+                    float s = p * (ds[j] - sum) * scale;
+                    int kRow = j * kvStride + g * D;
+                    for (int d = 0; d < D; d++) {
+                        dq[dqOff + row + d] += s * k[kOff + kRow + d];
+                        dk[dkOff + kRow + d] += s * q[qOff + row + d];
+                        dv[dvOff + kRow + d] += p * dout[doutOff + row + d];
+                    }
+                }
+            }
+        }
+    }
 }

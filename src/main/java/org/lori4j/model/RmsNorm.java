@@ -23,4 +23,23 @@ public final class RmsNorm {
             for (int c = 0; c < C; c++) out[o + c] = w[c] * (x[o + c] * r);
         }
     }
+
+    /**
+     * Backward w.r.t. the input only (the norm weight is frozen in LoRA/LoRI training), using the
+     * rstd the forward stored. With xh = x*rstd and g = dout*w: {@code dx = rstd * (g - xh * mean(g * xh))}.
+     * dx[N, C] is overwritten, or added to when {@code accumulate}.
+     */
+    public static void backward(float[] dx, float[] dout, float[] x, float[] w, float[] rstd, int N, int C, boolean accumulate) {
+        for (int n = 0; n < N; n++) {
+            int o = n * C;
+            float r = rstd[n];
+            double dot = 0;   // sum over channels of g * xh
+            for (int c = 0; c < C; c++) dot += (double) (dout[o + c] * w[c]) * (x[o + c] * r);
+            float mean = (float) (dot / C);
+            for (int c = 0; c < C; c++) {
+                float d = r * (dout[o + c] * w[c] - x[o + c] * r * mean);
+                dx[o + c] = accumulate ? dx[o + c] + d : d;
+            }
+        }
+    }
 }

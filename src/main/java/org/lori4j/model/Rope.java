@@ -29,4 +29,24 @@ public final class Rope {
             }
         }
     }
+
+    /**
+     * Backward of {@link #forward} in place: the transpose of a rotation by theta is the rotation by
+     * -theta, (da, db) -> (da cos + db sin, db cos - da sin).
+     */
+    public static void backward(float[] dx, float[] cos, float[] sin, int N, int H, int D) {
+        int half = D / 2;
+        for (int n = 0; n < N; n++) {
+            int cs = n * half;
+            for (int h = 0; h < H; h++) {
+                int o = (n * H + h) * D;
+                for (int i = 0; i < half; i++) {
+                    float c = cos[cs + i], s = sin[cs + i];
+                    float a = dx[o + i], b = dx[o + i + half];
+                    dx[o + i] = a * c + b * s;
+                    dx[o + i + half] = b * c - a * s;
+                }
+            }
+        }
+    }
 }

@@ -17,4 +17,19 @@ public final class SwiGlu {
             out[i] = g / (1.0f + (float) Math.exp(-g)) * up[i];
         }
     }
+
+    /**
+     * Backward of {@link #forward}: with sig = sigmoid(g), {@code dup = dout * g * sig} and
+     * {@code dgate = dout * up * sig * (1 + g * (1 - sig))}. dgate/dup [N, F] are overwritten; they may
+     * alias gate/up (each index is read before it is written).
+     */
+    public static void backward(float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int N, int F) {
+        int n = N * F;
+        for (int i = 0; i < n; i++) {
+            float g = gate[i], u = up[i], d = dout[i];
+            float sig = 1.0f / (1.0f + (float) Math.exp(-g));
+            dgate[i] = d * u * sig * (1.0f + g * (1.0f - sig));
+            dup[i] = d * g * sig;
+        }
+    }
 }

@@ -6,8 +6,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lori4j.TestPaths;
 import org.lori4j.io.Json;
-import org.lori4j.io.TensorStore;
 import org.lori4j.model.LlamaConfig;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.GradCheck;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,15 +24,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * of every projection against finite differences of the whole model.
  */
 class TrainModelTest {
-    static TensorStore store;
+    static LlamaModel base;
     static LlamaConfig cfg;
     static List<int[][]> data; // {inputIds, labels} per example
 
     @BeforeAll
     static void open() throws IOException {
         Path dir = TestPaths.fixture("train");
-        cfg = LlamaConfig.load(dir.resolve("model"));
-        store = TensorStore.openModelDir(dir.resolve("model"));
+        base = LlamaModel.load(dir.resolve("model"));
+        cfg = base.config();
         data = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(dir.resolve("data.jsonl"))) {
             JsonNode n = Json.MAPPER.readTree(line);
@@ -42,7 +43,7 @@ class TrainModelTest {
     }
 
     @AfterAll
-    static void close() { store.close(); }
+    static void close() { base.close(); }
 
     static PackedBatch batch(int from, int to) {
         int[][] ids = new int[to - from][], labels = new int[to - from][];
@@ -51,7 +52,7 @@ class TrainModelTest {
     }
 
     static TrainModel withRandomLora(long seed, boolean trainA) {
-        TrainModel m = TrainModel.load(cfg, store);
+        TrainModel m = new TrainModel(base);
         Random rnd = new Random(seed);
         for (int l = 0; l < cfg.numLayers(); l++)
             for (Proj p : Proj.values()) {
@@ -68,7 +69,7 @@ class TrainModelTest {
         // computed as two micro-batches of 2 whose means are averaged
         JsonNode runs = Json.read(TestPaths.fixture("train").resolve("expected/runs.json"));
         double want = runs.get("lori-d").get("losses").get(0).asDouble();
-        TrainModel m = TrainModel.load(cfg, store);
+        TrainModel m = new TrainModel(base);
         double[] a = m.loss(batch(0, 2)), b = m.loss(batch(2, 4));
         double got = (a[0] + a[1] + b[0] + b[1]) / 4;
         assertEquals(want, got, 1e-5 * want);

@@ -1,4 +1,4 @@
-package org.lori4j.train;
+package org.lori4j;
 
 import java.util.Random;
 import java.util.function.DoubleSupplier;
@@ -6,17 +6,17 @@ import java.util.function.DoubleSupplier;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** Central finite differences of an f32 computation, compared with an analytic gradient. */
-final class GradCheck {
+public final class GradCheck {
     private GradCheck() {}
 
-    static float[] random(Random rnd, int n, float scale) {
+    public static float[] random(Random rnd, int n, float scale) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (rnd.nextGaussian() * scale);
         return a;
     }
 
     /** Sum of w[i] * y[i] in double: a scalar objective whose gradient w.r.t. y is w. */
-    static double weighted(float[] y, float[] w) {
+    public static double weighted(float[] y, float[] w) {
         double s = 0;
         for (int i = 0; i < w.length; i++) s += (double) y[i] * w[i];
         return s;
@@ -26,14 +26,14 @@ final class GradCheck {
      * Checks analytic[i] against (f(p+h) - f(p-h)) / (actual step) for every entry of param;
      * the error must stay under tol times the largest analytic entry (plus a small absolute floor).
      */
-    static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol) {
+    public static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol) {
         int[] all = new int[param.length];
         for (int i = 0; i < all.length; i++) all[i] = i;
         check(name, param, analytic, objective, h, tol, all);
     }
 
     /** As {@link #check(String, float[], float[], DoubleSupplier, float, double)} on the given entries only. */
-    static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol, int[] entries) {
+    public static void check(String name, float[] param, float[] analytic, DoubleSupplier objective, float h, double tol, int[] entries) {
         double maxAbs = 0;
         for (float a : analytic) maxAbs = Math.max(maxAbs, Math.abs(a));
         double worst = 0;
