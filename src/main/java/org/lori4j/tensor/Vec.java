@@ -37,8 +37,21 @@ public final class Vec {
         }
         for (int upper = n - L + 1; i < upper; i += L)
             s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    /**
+     * The sum of a vector's lanes in lane order. {@code reduceLanes(ADD)} leaves the order open, and C2's
+     * intrinsic adds in another order than the interpreter's fallback, so a result would depend on JIT state;
+     * with a fixed order a training run resumed in a fresh JVM reproduces an uninterrupted one bit for bit.
+     */
+    static float sumLanes(FloatVector v) {
+        float[] lanes = new float[L];
+        v.intoArray(lanes, 0);
+        float s = 0;
+        for (int i = 0; i < L; i++) s += lanes[i];
         return s;
     }
 
@@ -94,7 +107,7 @@ public final class Vec {
             FloatVector v0 = FloatVector.fromArray(F, x, off + i);
             s0 = v0.fma(v0, s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1));
         for (; i < n; i++) s += x[off + i] * x[off + i];
         return s;
     }
@@ -165,7 +178,7 @@ public final class Vec {
             e.intoArray(x, off + i);
             vs = vs.add(e);
         }
-        float s = vs.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(vs);
         for (; i < len; i++) {
             float e = (float) Math.exp(x[off + i] - m);
             x[off + i] = e;

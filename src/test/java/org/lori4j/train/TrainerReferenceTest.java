@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.lori4j.train.TrainFixture.*;
 
 /**
  * The trainer against LoRI's step semantics as implemented in torch by src/test/python/make_train_fixtures.py
@@ -28,70 +29,14 @@ import static org.junit.jupiter.api.Assertions.*;
  * the CLI path is checked the same way in TrainCommandTest.
  */
 class TrainerReferenceTest {
-    static final Path FIX = TestPaths.fixture("train");
     static LlamaModel base;
 
     @BeforeAll static void open() { base = LlamaModel.load(FIX.resolve("model")); }
     @AfterAll static void close() { base.close(); }
 
-    static TrainingData data(String file) throws IOException {
-        List<Example> ex = new ArrayList<>();
-        for (String line : Files.readAllLines(FIX.resolve(file))) {
-            JsonNode n = Json.MAPPER.readTree(line);
-            ex.add(new Example(Json.MAPPER.convertValue(n.get("input_ids"), int[].class), Json.MAPPER.convertValue(n.get("labels"), int[].class)));
-        }
-        return TrainingData.of(ex);
-    }
-
-    static Map<String, float[]> tensors(Path file) {
-        Map<String, float[]> m = new HashMap<>();
-        try (SafeTensorsFile f = SafeTensors.read(file)) {
-            for (Map.Entry<String, Tensor> e : f.tensors().entrySet()) m.put(e.getKey(), e.getValue().toFloatArray());
-        }
-        return m;
-    }
-
-    static String key(LoraSlot s, String which) { return "base_model.model." + s.proj().module(s.layer()) + ".lora_" + which + ".weight"; }
-
-    /** A TrainModel with the fixture's r = 4, alpha = 8 adapter from FOLDER, B masked by MASK (may be null). */
-    static TrainModel model(String folder, TrainConfig.Method method, Map<String, float[]> mask) {
-        TrainModel m = new TrainModel(base);
-        Map<String, float[]> t = tensors(FIX.resolve(folder).resolve("adapter_model.safetensors"));
-        for (int l = 0; l < base.config().numLayers(); l++)
-            for (Proj p : Proj.values()) {
-                LoraSlot probe = new LoraSlot(l, p, p.in(base.config()), p.out(base.config()), 4, 2f,
-                        new float[4 * p.in(base.config())], new float[p.out(base.config()) * 4], false, false, null);
-                boolean[] keep = null;
-                if (mask != null) {
-                    float[] mk = mask.get(key(probe, "B").replace(".lora_B.weight", ".lora_B.default.weight"));
-                    keep = new boolean[mk.length];
-                    for (int i = 0; i < mk.length; i++) keep[i] = mk[i] != 0;
-                }
-                m.attach(new LoraSlot(l, p, probe.in, probe.out, 4, 2f, t.get(key(probe, "A")), t.get(key(probe, "B")),
-                        method.trainsA(), true, keep));
-            }
-        return m;
-    }
-
-    static TrainConfig config(TrainConfig.Method method, double maxNorm, long steps, TrainConfig.Accumulation acc) {
-        return TrainConfig.lori(method, 1e-2).withSteps(steps).withEpochs(10).withBatch(4, 2)
-                .withOptimizer(2, maxNorm, GradClip.Strategy.EVEN, acc, AdamW.Config.lori()).withData(0, false);
-    }
-
-    static final Trainer.Listener QUIET = () -> {};
-
-    static double relErr(TrainModel m, Map<String, float[]> want, String which) {
-        double num = 0, den = 0;
-        for (LoraSlot s : m.slots()) {
-            float[] got = which.equals("A") ? s.a() : s.b(), w = want.get(key(s, which));
-            for (int i = 0; i < got.length; i++) { num += Math.pow(got[i] - w[i], 2); den += Math.pow(w[i], 2); }
-        }
-        return Math.sqrt(num / den);
-    }
-
     @Test
     void loriDMatchesTorchReference(@TempDir Path out) throws IOException {
-        TrainModel m = model("init", TrainConfig.Method.LORI_D, null);
+        TrainModel m = model(base, "init", TrainConfig.Method.LORI_D, null);
         Map<String, float[]> init = tensors(FIX.resolve("init/adapter_model.safetensors"));
         Trainer t = new Trainer(m, data("data.jsonl"), config(TrainConfig.Method.LORI_D, 1.0, 4, TrainConfig.Accumulation.STANDARD), out, null, QUIET);
         Trainer.Result r = t.train(null);
@@ -110,7 +55,7 @@ class TrainerReferenceTest {
     @Test
     void loriSWithMaskAndReferenceAccumulationMatchesTorch(@TempDir Path out) throws IOException {
         Map<String, float[]> mask = tensors(FIX.resolve("lorid/masks/0.5_mask.safetensors"));
-        TrainModel m = model("init", TrainConfig.Method.LORI_S, mask);
+        TrainModel m = model(base, "init", TrainConfig.Method.LORI_S, mask);
         Map<String, float[]> init = tensors(FIX.resolve("init/adapter_model.safetensors"));
         new Trainer(m, data("data.jsonl"), config(TrainConfig.Method.LORI_S, 0.8, 4, TrainConfig.Accumulation.REFERENCE), out, null, QUIET).train(null);
         double err = relErr(m, tensors(FIX.resolve("expected/lori-s/adapter_model.safetensors")), "B");
@@ -124,7 +69,7 @@ class TrainerReferenceTest {
 
     @Test
     void loraTrainsBothMatricesLikeTorch(@TempDir Path out) throws IOException {
-        TrainModel m = model("init", TrainConfig.Method.LORA, null);
+        TrainModel m = model(base, "init", TrainConfig.Method.LORA, null);
         new Trainer(m, data("data.jsonl"), config(TrainConfig.Method.LORA, 1.0, 4, TrainConfig.Accumulation.STANDARD), out, null, QUIET).train(null);
         Map<String, float[]> want = tensors(FIX.resolve("expected/lora/adapter_model.safetensors"));
         assertTrue(relErr(m, want, "B") < 1e-3, "B: " + relErr(m, want, "B"));
@@ -134,7 +79,7 @@ class TrainerReferenceTest {
     @Test
     void continualLoriSChangesOnlyTheNewMasksEntries(@TempDir Path out) throws IOException {
         Map<String, float[]> mask = tensors(FIX.resolve("continual_mask.safetensors"));
-        TrainModel m = model("lorid", TrainConfig.Method.LORI_S, mask);
+        TrainModel m = model(base, "lorid", TrainConfig.Method.LORI_S, mask);
         Map<String, float[]> before = tensors(FIX.resolve("lorid/adapter_model.safetensors"));
         new Trainer(m, data("data2.jsonl"), config(TrainConfig.Method.LORI_S, 0.5, 3, TrainConfig.Accumulation.STANDARD), out, null, QUIET).train(null);
         double err = relErr(m, tensors(FIX.resolve("expected/continual/adapter_model.safetensors")), "B");
