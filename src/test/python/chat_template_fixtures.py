@@ -89,6 +89,17 @@ TEMPLATES = {
                  "    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}\n"
                  "{%- endif %}\n"
                  "{{- '[' ~ ns.turns ~ ' turns, ' ~ (messages|length) ~ ' messages, ' ~ messages[-1]['role']|upper ~ ']' }}"),
+    # what chat templates of other model families use: tests, tojson, selectattr, str methods, map/join
+    "features": ("{%- if date_string is not defined %}{% set date_string = '26 Jul 2024' %}{% endif %}"
+                 "{{- date_string }}|{{ messages | length }}|{{ messages[0] | tojson }}\n"
+                 "{{ messages[-1] | tojson(indent=2) }}\n"
+                 "{{ messages | selectattr('role', 'equalto', 'user') | list | length }}|"
+                 "{{ messages | map(attribute='role') | join(', ') }}|"
+                 "{% for m in messages %}{% if m.content is string and m.content.startswith('W') %}{{ loop.index }}"
+                 "{% elif m.role.endswith('ant') %}{{ m.role.upper() }}{% else %}{{ m.role.lower() }}{% endif %}"
+                 "{% if not loop.last %}, {% endif %}{% endfor %}|"
+                 "{{ (messages | last).content | trim | length }}|{{ '\u00e9t\u00e9' }}"
+                 "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"),
 }
 
 CONVERSATIONS = {

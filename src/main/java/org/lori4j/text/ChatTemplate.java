@@ -6,6 +6,8 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import org.lori4j.io.Json;
 import org.lori4j.io.LoriException;
@@ -17,6 +19,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.TextStyle;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,8 +29,10 @@ import java.util.Optional;
  * A Hugging Face chat template (the Jinja2 {@code chat_template} of tokenizer_config.json) rendered with Jinjava,
  * set up to match transformers' {@code apply_chat_template(tokenize=False)}: trim_blocks and lstrip_blocks, the
  * variables messages, bos_token, eos_token, add_generation_prompt, and the functions raise_exception and
- * strftime_now. Jinja2 source rules Jinjava lacks are applied to the template text first (newlines normalised,
- * one trailing newline dropped, escapes in string literals decoded).
+ * strftime_now, and a Python-style tojson filter. Jinja2 source rules Jinjava lacks are applied to the template
+ * text first (newlines normalised, one trailing newline dropped, \\u escapes in string literals decoded, the
+ * str methods startswith/endswith/lower/upper mapped to Java's). Known differences: Python's % formatting and
+ * True/False/None when printed are not reproduced.
  */
 public final class ChatTemplate {
 
@@ -52,7 +57,7 @@ public final class ChatTemplate {
         this.eosToken = eosToken;
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // done in rewrite(): Jinjava's also strips mid-line
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)     // 'a' + b | trim  is  'a' + (b | trim)
                         .withParseWhitespaceControlStrictly(true)
@@ -68,6 +73,7 @@ public final class ChatTemplate {
                 "raiseException", String.class));
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", Functions.class,
                 "strftimeNow", String.class));
+        jinjava.registerFilter(new ToJson());
     }
 
     /**
@@ -102,14 +108,22 @@ public final class ChatTemplate {
 
     /** The prompt text for MESSAGES; with addGenerationPrompt the template appends the assistant header (if it does so). */
     public String render(List<Message> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * Like {@link #render(List, boolean)} with extra template variables (e.g. "date_string", "tools"), as the
+     * keyword arguments of apply_chat_template; they cannot replace messages or add_generation_prompt.
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
         List<Map<String, Object>> msgs = new ArrayList<>();
         for (Message m : messages) {
-            Map<String, Object> map = new HashMap<>();
+            Map<String, Object> map = new LinkedHashMap<>(); // keeps role before content, as a Python dict
             map.put("role", m.role());
             map.put("content", m.content());
             msgs.add(map);
         }
-        Map<String, Object> vars = new HashMap<>();
+        Map<String, Object> vars = new HashMap<>(extra);
         vars.put("messages", msgs);
         vars.put("add_generation_prompt", addGenerationPrompt);
         if (bosToken != null) vars.put("bos_token", bosToken);
@@ -138,30 +152,45 @@ public final class ChatTemplate {
     // ---- Jinja2 source rules ----
 
     /**
-     * Jinja2's lexer turns \r\n and \r into \n, drops one trailing newline (keep_trailing_newline=False), and reads
-     * string literals with Python escapes; Jinjava knows \n \t \\ \' \" but rejects \\uXXXX and \\xXX, decoded here.
+     * Jinja2's lexer turns \r\n and \r into \n and drops one trailing newline (keep_trailing_newline=False);
+     * then {@link #rewrite} applies lstrip_blocks and the literal/method fixes.
      */
     static String prepareSource(String s) {
         s = s.replace("\r\n", "\n").replace('\r', '\n');
         if (s.endsWith("\n")) s = s.substring(0, s.length() - 1);
-        return decodeLiteralEscapes(s);
+        return rewrite(s);
     }
 
-    /** Decodes \\u and \\x escapes inside quoted strings within {{ }}, {% %} tags; text outside tags is untouched. */
-    private static String decodeLiteralEscapes(String s) {
+    /**
+     * One pass over the source: lstrip_blocks (Jinjava's own strips before any block tag, even mid-line; Jinja2
+     * only strips spaces and tabs between a line start and "{%" or "{#"), and inside {{ }} / {% %} tags the
+     * \\u / \\x escapes of string literals and the Python str methods. Text outside tags is kept as is.
+     */
+    private static String rewrite(String s) {
         StringBuilder out = new StringBuilder(s.length());
         int i = 0, n = s.length();
         while (i < n) {
             int open = nextTag(s, i);
             if (open < 0) { out.append(s, i, n); break; }
             out.append(s, i, open);
-            String close = s.charAt(open + 1) == '{' ? "}}" : "%}";
+            char kind = s.charAt(open + 1);
+            if (kind != '{' && !(open + 2 < n && s.charAt(open + 2) == '+')) lstrip(out);
+            if (kind == '#') {
+                int end = s.indexOf("#}", open + 2);
+                int stop = end < 0 ? n : end + 2;
+                out.append(s, open, stop);
+                i = stop;
+                continue;
+            }
+            String close = kind == '{' ? "}}" : "%}";
             out.append(s, open, open + 2);
             i = open + 2;
             while (i < n && !s.startsWith(close, i)) {
                 char c = s.charAt(i);
                 if (c == '\'' || c == '"') {
                     i = copyLiteral(s, i, out);
+                } else if (c == '.' && pythonMethod(s, i, out)) {
+                    i = s.indexOf('(', i);
                 } else {
                     out.append(c);
                     i++;
@@ -172,18 +201,37 @@ public final class ChatTemplate {
         return out.toString();
     }
 
-    private static int nextTag(String s, int from) {
-        int a = s.indexOf("{{", from), b = s.indexOf("{%", from);
-        int c = s.indexOf("{#", from);
-        int first = a < 0 ? b : b < 0 ? a : Math.min(a, b);
-        if (c >= 0 && (first < 0 || c < first)) {
-            // comments are copied verbatim: skip to their end and continue
-            int end = s.indexOf("#}", c + 2);
-            if (end < 0) return -1;
-            int next = nextTag(s, end + 2);
-            return next;
+    /** Drops trailing spaces/tabs of OUT when only they stand between the last line start and the end. */
+    private static void lstrip(StringBuilder out) {
+        int k = out.length();
+        while (k > 0 && (out.charAt(k - 1) == ' ' || out.charAt(k - 1) == '\t')) k--;
+        if (k == 0 || out.charAt(k - 1) == '\n') out.setLength(k);
+    }
+
+    /** Python str methods that Jinjava lacks, mapped to the Java String methods with the same meaning. */
+    private static final Map<String, String> PY_METHODS = Map.of(
+            ".startswith(", ".startsWith(", ".endswith(", ".endsWith(",
+            ".lower(", ".toLowerCase(", ".upper(", ".toUpperCase(");
+
+    /** If a Python method call starts at I, appends its Java name (without the "(") and returns true. */
+    private static boolean pythonMethod(String s, int i, StringBuilder out) {
+        for (Map.Entry<String, String> e : PY_METHODS.entrySet()) {
+            if (s.startsWith(e.getKey(), i)) {
+                out.append(e.getValue(), 0, e.getValue().length() - 1);
+                return true;
+            }
         }
-        return first;
+        return false;
+    }
+
+    /** Position of the next "{{", "{%" or "{#" at or after FROM, or -1. */
+    private static int nextTag(String s, int from) {
+        int best = -1;
+        for (String t : new String[]{"{{", "{%", "{#"}) {
+            int k = s.indexOf(t, from);
+            if (k >= 0 && (best < 0 || k < best)) best = k;
+        }
+        return best;
     }
 
     /** Copies the literal starting at quote position Q with escapes decoded; returns the index after it. */
@@ -218,6 +266,23 @@ public final class ChatTemplate {
     }
 
     // ---- template functions ----
+
+    /** transformers' tojson: json.dumps(x, ensure_ascii=False, indent=indent), unlike Jinjava's compact Jackson output. */
+    static final class ToJson implements Filter {
+        @Override
+        public String getName() { return "tojson"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return PyJson.dumps(var, args.length > 0 && args[0] != null ? Integer.valueOf(args[0]) : null);
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
+            return PyJson.dumps(var, indent == null ? null : ((Number) indent).intValue());
+        }
+    }
 
     /** Thrown by raise_exception; carries the template's own message. */
     static final class TemplateRaised extends RuntimeException {

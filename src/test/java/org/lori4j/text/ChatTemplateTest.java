@@ -47,7 +47,7 @@ class ChatTemplateTest {
                 rendered++;
             }
         }
-        assertEquals(46, rendered);
+        assertEquals(56, rendered);
         assertEquals(4, raised);
     }
 
