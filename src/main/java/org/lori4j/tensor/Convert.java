@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -48,7 +47,13 @@ public final class Convert {
             for (; i < upper; i += F.length()) {
                 ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, LE);
                 IntVector h = (IntVector) s.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                f16BitsToF32(h).intoArray(dst, off + i);
+                // f16BitsToF32 written out: C2 does not reliably inline an 80-byte helper, and a
+                // call that returns a vector boxes it (10x slower).
+                IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, mag.compare(VectorOperators.GE, 0x0f800000))
+                        .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()
+                        .intoArray(dst, off + i);
             }
         }
         for (; i < n; i++) dst[off + i] = Half.f16ToF32(seg.get(Tensor.I16_LE, byteOff + 2L * i));
@@ -69,15 +74,13 @@ public final class Convert {
     /**
      * f16 bits in the low 16 bits of each int lane (upper bits ignored) to f32. Magnitude bits
      * shifted into the f32 position and scaled by 2^112 re-bias the exponent and normalise
-     * subnormals in one exact multiply; exponent 31 (inf/NaN) is patched to 255.
+     * subnormals in one exact multiply; exponent 31 (inf/NaN) is patched to 255. Hot loops
+     * repeat this expression inline rather than call it (see f16ToF32).
      */
     static FloatVector f16BitsToF32(IntVector h) {
         IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        FloatVector f = mag.reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = f.reinterpretAsInts();
-        VectorMask<Integer> infNan = mag.compare(VectorOperators.GE, 0x0f800000);
-        bits = bits.lanewise(VectorOperators.OR, 0x7f800000, infNan);
-        return bits.or(sign).reinterpretAsFloats();
+        return mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                .lanewise(VectorOperators.OR, 0x7f800000, mag.compare(VectorOperators.GE, 0x0f800000))
+                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 }

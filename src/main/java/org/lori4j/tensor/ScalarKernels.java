@@ -22,15 +22,18 @@ public final class ScalarKernels {
             }
     }
 
-    /** dx[n, in] (+)= dy[n, out] · W. */
+    /** dx[n, in] (+)= dy[n, out] · W (rows of W visited in order, so W is read sequentially). */
     public static void backwardInput(float[] dx, int dxOff, float[] dy, int dyOff, int n, Weight w, boolean accumulate) {
         int in = w.cols(), out = w.rows();
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < in; c++) {
-                double s = accumulate ? dx[dxOff + i * in + c] : 0;
-                for (int o = 0; o < out; o++) s += (double) dy[dyOff + i * out + o] * w.get(o, c);
-                dx[dxOff + i * in + c] = (float) s;
+        double[] s = new double[in];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < in; c++) s[c] = accumulate ? dx[dxOff + i * in + c] : 0;
+            for (int o = 0; o < out; o++) {
+                double g = dy[dyOff + i * out + o];
+                for (int c = 0; c < in; c++) s[c] += g * w.get(o, c);
             }
+            for (int c = 0; c < in; c++) dx[dxOff + i * in + c] = (float) s[c];
+        }
     }
 
     /** C[m, nn] (+)= alpha · op(A)[m, k] · op(B)[k, nn], strided as in {@link MatmulBackend#gemm}. */

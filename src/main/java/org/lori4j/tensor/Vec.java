@@ -143,17 +143,28 @@ public final class Vec {
         DType dt = weight.dtype();
         int i = 0;
         if (Convert.S.length() == L) {
-            for (int upper = dim - L + 1; i < upper; i += L) {
-                FloatVector wv = switch (dt) {
-                    case F32 -> FloatVector.fromMemorySegment(F, w, 4L * i, Convert.LE);
-                    case BF16 -> ((IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    case F16 -> Convert.f16BitsToF32((IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0));
-                    default -> throw new IllegalArgumentException("rmsnorm weight dtype " + dt);
-                };
-                FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(wv).intoArray(out, outOff + i);
+            int upper = dim - L + 1;
+            if (dt == DType.F32) {
+                for (; i < upper; i += L)
+                    FloatVector.fromArray(F, x, xOff + i).mul(inv)
+                            .mul(FloatVector.fromMemorySegment(F, w, 4L * i, Convert.LE)).intoArray(out, outOff + i);
+            } else if (dt == DType.BF16) {
+                for (; i < upper; i += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0);
+                    FloatVector wv = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(wv).intoArray(out, outOff + i);
+                }
+            } else if (dt == DType.F16) {
+                for (; i < upper; i += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, 2L * i, Convert.LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, Convert.I, 0);
+                    IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13); // Convert.f16BitsToF32, inline
+                    FloatVector wv = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                            .lanewise(VectorOperators.OR, 0x7f800000, mag.compare(VectorOperators.GE, 0x0f800000))
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+                    FloatVector.fromArray(F, x, xOff + i).mul(inv).mul(wv).intoArray(out, outOff + i);
+                }
             }
         }
         for (; i < dim; i++) out[outOff + i] = x[xOff + i] * inv * weight.getFloat(i);

@@ -1,29 +1,53 @@
 package org.lori4j.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import org.lori4j.io.LoriException;
 
 /**
- * A frozen weight matrix W of shape [rows = out, cols = in], used as y = x W^T. Holds the
- * stored bytes (F32, BF16 or F16, usually memory-mapped) without widening them to f32:
- * kernels widen in registers.
+ * A frozen weight matrix W of shape [rows = out, cols = in], used as y = x W^T. Keeps the
+ * stored dtype (F32, BF16 or F16; never widened to f32 in memory), repacked once at load into
+ * the panel layout the kernels stream, using exactly as many bytes as the source. After
+ * {@link #of} returns, the source tensor (typically a memory mapping) is no longer read.
+ *
+ * <p>Layout (L = f32 lanes of the preferred vector, 16 with AVX-512; NR = 2L):
+ * <ul>
+ *   <li>rows are grouped in {@code panels = rows / NR} panels of NR consecutive rows; a panel
+ *       stores column-major: for each column c, the NR values W[p*NR + j, c] contiguously, so a
+ *       GEMV or GEMM step loads one column of a panel with one or two vector loads;</li>
+ *   <li>in 16-bit panels the NR values of a column are interleaved by 32-bit lane: lane j
+ *       holds row j in its low half and row j + L in its high half, so widening to two f32
+ *       vectors is one shift and one mask, with no lane shuffles;</li>
+ *   <li>the {@code rows % NR} tail rows follow row-major, as stored.</li>
+ * </ul>
  */
 public final class Weight {
+    /** f32 lanes per vector (16 on AVX-512). */
+    static final int L = Convert.F.length();
+    /** Rows per panel: two vectors of f32. */
+    static final int NR = 2 * L;
+
     private final DType dtype;
     private final int rows;
     private final int cols;
-    /** Row-major [rows, cols] in the stored dtype, little-endian. */
+    private final int panels;
+    /** Panels then tail rows, in the stored dtype, little-endian, 64-byte aligned. */
     private final MemorySegment data;
 
     private Weight(DType dtype, int rows, int cols, MemorySegment data) {
         this.dtype = dtype;
         this.rows = rows;
         this.cols = cols;
+        this.panels = rows / NR;
         this.data = data;
     }
 
-    /** Wraps a 2-D F32, BF16 or F16 tensor [out, in]; its bytes are read, never copied to f32. */
+    /**
+     * Repacks a 2-D F32, BF16 or F16 tensor [out, in] into a weight; the bytes are copied
+     * (same size, same dtype) and the tensor is not referenced afterwards.
+     */
     public static Weight of(Tensor t) {
         if (t.rank() != 2)
             throw new LoriException("weight " + t + ": expected a 2-D matrix");
@@ -33,7 +57,50 @@ public final class Weight {
         long r = t.dim(0), c = t.dim(1);
         if (r > Integer.MAX_VALUE || c > Integer.MAX_VALUE || r * c > Integer.MAX_VALUE - 64)
             throw new LoriException("weight " + t + ": too large (more than 2^31 elements)");
-        return new Weight(d, (int) r, (int) c, t.data());
+        int rows = (int) r, cols = (int) c;
+        MemorySegment dst = Arena.ofAuto().allocate(Math.max(1, r * c * d.bytes()), 64);
+        Weight w = new Weight(d, rows, cols, dst);
+        w.packFrom(t.data());
+        return w;
+    }
+
+    /** Copies the row-major source into the panel layout, in parallel over panels. */
+    private void packFrom(MemorySegment src) {
+        long esz = dtype.bytes();
+        long tailFrom = (long) panels * NR * cols;
+        if (tailFrom < (long) rows * cols)
+            MemorySegment.copy(src, tailFrom * esz, data, tailFrom * esz, ((long) rows * cols - tailFrom) * esz);
+        Parallel.forRange(panels, 1, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                long pBase = (long) p * NR * cols;
+                for (int j = 0; j < NR; j++) {
+                    long srcRow = pBase + (long) j * cols;
+                    int pos = slot(j);
+                    if (esz == 4) {
+                        for (int c = 0; c < cols; c++)
+                            data.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, pBase + (long) c * NR + pos,
+                                    src.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, srcRow + c));
+                    } else {
+                        for (int c = 0; c < cols; c++)
+                            data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, pBase + (long) c * NR + pos,
+                                    src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, srcRow + c));
+                    }
+                }
+            }
+        });
+    }
+
+    /** Position of panel row j (0 <= j < NR) within a packed panel column. */
+    private int slot(int j) {
+        if (dtype == DType.F32) return j;
+        return j < L ? 2 * j : 2 * (j - L) + 1;
+    }
+
+    /** Element index of W[r, c] in the packed data. */
+    private long index(int r, int c) {
+        int p = r / NR;
+        if (p < panels) return (long) p * NR * cols + (long) c * NR + slot(r - p * NR);
+        return (long) r * cols + c;
     }
 
     /** Output features (rows of W). */
@@ -45,9 +112,17 @@ public final class Weight {
     /** The stored element type. */
     public DType dtype() { return dtype; }
 
+    /** Number of full NR-row panels; rows from {@code panels() * NR} on are row-major tail rows. */
+    int panels() { return panels; }
+
+    /** The packed bytes (see the class comment). */
+    MemorySegment data() { return data; }
+
     /** W[r, c] widened to float. */
     public float get(int r, int c) {
-        long i = (long) r * cols + c;
+        if (r < 0 || r >= rows || c < 0 || c >= cols)
+            throw new IndexOutOfBoundsException("W[" + r + ", " + c + "] of " + this);
+        long i = index(r, c);
         return switch (dtype) {
             case F32 -> data.getAtIndex(Tensor.F32_LE, i);
             case BF16 -> Half.bf16ToF32(data.getAtIndex(Tensor.I16_LE, i));
@@ -57,27 +132,35 @@ public final class Weight {
 
     /** Row r widened to float into dst[off, off + cols). */
     public void rowTo(int r, float[] dst, int off) {
-        rowTo(r, 0, cols, dst, off);
-    }
-
-    /** Columns [c0, c1) of row r widened to float into dst[off, off + c1 - c0). */
-    void rowTo(int r, int c0, int c1, float[] dst, int off) {
-        long base = (long) r * cols;
-        switch (dtype) {
-            case F32 -> MemorySegment.copy(data, Tensor.F32_LE, (base + c0) * 4, dst, off, c1 - c0);
-            case BF16 -> Convert.bf16ToF32(data, (base + c0) * 2, dst, off, c1 - c0);
-            default -> Convert.f16ToF32(data, (base + c0) * 2, dst, off, c1 - c0);
+        if (r < 0 || r >= rows) throw new IndexOutOfBoundsException("row " + r + " of " + this);
+        if (off < 0 || off + cols > dst.length) throw new IndexOutOfBoundsException("rowTo: dst too short");
+        if (r >= panels * NR) {
+            long b = (long) r * cols;
+            switch (dtype) {
+                case F32 -> MemorySegment.copy(data, Tensor.F32_LE, b * 4, dst, off, cols);
+                case BF16 -> Convert.bf16ToF32(data, b * 2, dst, off, cols);
+                default -> Convert.f16ToF32(data, b * 2, dst, off, cols);
+            }
+            return;
         }
+        for (int c = 0; c < cols; c++) dst[off + c] = get(r, c);
     }
 
     /** W as a row-major [rows, cols] tensor in the stored dtype (a fresh copy). */
     public Tensor toTensor() {
         Tensor t = Tensor.zeros(dtype, rows, cols);
-        MemorySegment.copy(data, 0, t.data(), 0, (long) rows * cols * dtype.bytes());
+        MemorySegment out = t.data();
+        boolean wide = dtype == DType.F32;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                long i = index(r, c), o = (long) r * cols + c;
+                if (wide) out.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, o, data.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i));
+                else out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, o, data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+            }
         return t;
     }
 
-    /** Bytes of weight data this object reads per full pass (what a GEMV streams). */
+    /** Bytes of weight data, what one GEMV streams. */
     public long byteSize() {
         return (long) rows * cols * dtype.bytes();
     }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.SplittableRandom;
 
+
 import org.junit.jupiter.api.Test;
 
 /** The default backend against the double-precision scalar reference, on odd shapes and tails. */
@@ -17,15 +18,21 @@ class MatMulTest {
     private static final DType[] DTYPES = {DType.F32, DType.BF16, DType.F16};
     /** [rows(out), cols(in)]: below, at and above panel/vector widths, and a few longer ones. */
     private static final int[][] SHAPES = {{1, 1}, {5, 3}, {17, 33}, {32, 64}, {33, 31}, {64, 100}, {95, 257},
-            {129, 48}, {256, 512}};
+            {129, 48}, {300, 40}, {256, 520}};
     private static final int[] TOKENS = {1, 2, 3, 5, 8, 9, 17};
+    private static final int[] TOKENS_BIG = {1, 3, 17};
+
+    /** Fewer token counts on the big shapes keep the double-precision reference quick. */
+    private static int[] tokensFor(int[] shape) {
+        return shape[0] * shape[1] > 10_000 ? TOKENS_BIG : TOKENS;
+    }
     private final SplittableRandom rnd = new SplittableRandom(1234);
 
     @Test
     void forwardMatchesReference() {
         for (DType dt : DTYPES)
             for (int[] s : SHAPES)
-                for (int n : TOKENS) {
+                for (int n : tokensFor(s)) {
                     Weight w = randomWeight(rnd, dt, s[0], s[1]);
                     float[] x = randn(rnd, n * s[1] + 3);
                     float[] want = new float[n * s[0] + 2], got = new float[n * s[0] + 2], bound = new float[n * s[0] + 2];
@@ -34,6 +41,48 @@ class MatMulTest {
                     MatMul.forward(got, 2, x, 3, n, w);
                     assertClose("forward " + dt + " " + s[0] + "x" + s[1] + " n=" + n, want, got, bound, 1e-5);
                 }
+    }
+
+    @Test
+    void f16AndBf16WideningInsideKernelsIsExactForEveryFinitePattern() {
+        // One-hot inputs make y = column k of W (x) and dx = row o of W (dy): exact, so every
+        // finite 16-bit pattern (subnormals included) must come through the GEMV, the GEMM
+        // widening and the transposing pack bit for bit.
+        for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+            int rows = 64 + 5, cols = 1024;
+            Tensor t = Tensor.zeros(dt, rows, cols);
+            int pattern = 0;
+            for (long i = 0; i < (long) rows * cols; i++) {
+                short bits;
+                do {
+                    bits = (short) pattern++;
+                } while (!Float.isFinite(dt == DType.F16 ? Half.f16ToF32(bits) : Half.bf16ToF32(bits)));
+                t.data().setAtIndex(Tensor.I16_LE, i, bits);
+            }
+            Weight w = Weight.of(t);
+            for (int k : new int[] {0, 1, 511, 1023}) {
+                float[] x = new float[2 * cols];
+                x[k] = 1f;
+                x[cols + k] = 1f;
+                float[] y1 = new float[rows], y2 = new float[2 * rows];
+                MatMul.forward(y1, x, 1, w);
+                MatMul.forward(y2, x, 2, w);
+                for (int o = 0; o < rows; o++) {
+                    float want = t.getFloat((long) o * cols + k);
+                    assertEquals(want, y1[o], 0f, dt + " GEMV W[" + o + "," + k + "]");
+                    assertEquals(want, y2[o], 0f, dt + " GEMM W[" + o + "," + k + "]");
+                    assertEquals(want, y2[rows + o], 0f, dt + " GEMM row 2 W[" + o + "," + k + "]");
+                }
+            }
+            for (int o : new int[] {0, 33, 64, 68}) {
+                float[] dy = new float[rows * 4];
+                for (int i = 0; i < 4; i++) dy[i * rows + o] = 1f;
+                float[] dx = new float[cols * 4];
+                MatMul.backwardInput(dx, dy, 4, w, false);
+                for (int c = 0; c < cols; c++)
+                    assertEquals(t.getFloat((long) o * cols + c), dx[3 * cols + c], 0f, dt + " backward W[" + o + "," + c + "]");
+            }
+        }
     }
 
     @Test
@@ -51,7 +100,7 @@ class MatMulTest {
     void backwardInputMatchesReference() {
         for (DType dt : DTYPES)
             for (int[] s : SHAPES)
-                for (int n : TOKENS)
+                for (int n : tokensFor(s))
                     for (boolean acc : new boolean[] {false, true}) {
                         Weight w = randomWeight(rnd, dt, s[0], s[1]);
                         float[] dy = randn(rnd, n * s[0] + 1);
