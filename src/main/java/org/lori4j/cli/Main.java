@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
                 MasksCommand.class,
                 MergeCommand.class,
                 ExportCommand.class,
+                GenerateCommand.class,
+                LogitsCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 

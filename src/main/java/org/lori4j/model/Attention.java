@@ -1,6 +1,7 @@
 package org.lori4j.model;
 
 import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.Vec;
 
 /**
  * Causal scaled-dot-product attention with grouped-query heads (GQA), as Hugging Face's eager
@@ -47,30 +48,11 @@ public final class Attention {
         int keys = P + t + 1;                  // causal: positions 0..P+t
         int kvStride = KV * D;
         float scale = (float) (1.0 / Math.sqrt(D));
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < keys; j++) {
-            int kRow = kOff + j * kvStride + kvh * D;
-            float s = 0;
-            for (int d = 0; d < D; d++) s += q[qRow + d] * k[kRow + d];
-            s *= scale;
-            scores[j] = s;
-            if (s > max) max = s;
-        }
-        float sum = 0;
-        for (int j = 0; j < keys; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        float inv = 1.0f / sum;
+        for (int j = 0; j < keys; j++) scores[j] = Vec.dot(q, qRow, k, kOff + j * kvStride + kvh * D, D) * scale;
+        Vec.softmaxInPlace(scores, 0, keys);
         int oRow = outOff + (t * H + h) * D;
-        for (int d = 0; d < D; d++) out[oRow + d] = 0;
-        for (int j = 0; j < keys; j++) {
-            float p = scores[j] * inv;
-            scores[j] = p;
-            int vRow = vOff + j * kvStride + kvh * D;
-            for (int d = 0; d < D; d++) out[oRow + d] += p * v[vRow + d];
-        }
+        java.util.Arrays.fill(out, oRow, oRow + D, 0f);
+        for (int j = 0; j < keys; j++) Vec.axpy(out, oRow, scores[j], v, vOff + j * kvStride + kvh * D, D);
         if (att != null) {
             int aRow = attOff + (h * T + t) * (P + T);
             System.arraycopy(scores, 0, att, aRow, keys);

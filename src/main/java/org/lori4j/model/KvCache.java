@@ -16,6 +16,7 @@ public final class KvCache {
     private final float[][][] k;   // [layer][seq] -> [capacity * kvDim]
     private final float[][][] v;
     private final int[] length;    // [seq] positions filled
+    final Workspace workspace = new Workspace();
 
     KvCache(int layers, int kvDim, int batch, int maxLen) {
         if (batch <= 0) throw new IllegalArgumentException("batch must be positive: " + batch);

@@ -5,6 +5,7 @@ import org.lori4j.io.TensorStore;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Tensor;
+import org.lori4j.tensor.Vec;
 import org.lori4j.tensor.Weight;
 
 import java.nio.file.Path;
@@ -264,8 +265,11 @@ public final class LlamaModel implements AutoCloseable {
         int N = 0;
         for (Segment s : segs) N += s.count();
 
-        int[] pos = new int[N];
-        float[] x = new float[N * C];                      // residual stream
+        Workspace ws = cache.workspace;
+        ws.ensure(N, c);
+        int[] pos = ws.pos;
+        float[] x = ws.x, h = ws.h, q = ws.q, k = ws.k, v = ws.v, att = ws.att, proj = ws.proj, gate = ws.gate, up = ws.up;
+        float[] cos = ws.cos, sin = ws.sin;
         Weight emb = embedRows;
         int r = 0;
         for (Segment s : segs) {
@@ -276,14 +280,8 @@ public final class LlamaModel implements AutoCloseable {
                 emb.rowTo(s.tokens()[s.from() + i], x, r * C);
             }
         }
-        float[] cos = new float[N * D / 2], sin = new float[N * D / 2];
         rope.cosSin(pos, N, cos, sin);
 
-        float[] h = new float[N * C];
-        float[] q = new float[N * qDim], k = new float[N * kvDim], v = new float[N * kvDim];
-        float[] att = new float[N * qDim];
-        float[] proj = new float[N * C];
-        float[] gate = new float[N * F], up = new float[N * F];
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             RmsNorm.forward(h, null, x, L.inputNorm(), N, C, eps);
@@ -302,27 +300,23 @@ public final class LlamaModel implements AutoCloseable {
                 r += s.count();
             }
             L.o().forward(proj, att, N);
-            for (int i = 0; i < N * C; i++) x[i] += proj[i];
+            Vec.add(x, 0, x, 0, proj, 0, N * C);
             RmsNorm.forward(h, null, x, L.postAttentionNorm(), N, C, eps);
             L.gate().forward(gate, h, N);
             L.up().forward(up, h, N);
             SwiGlu.forward(gate, gate, up, N, F);
             L.down().forward(proj, gate, N);
-            for (int i = 0; i < N * C; i++) x[i] += proj[i];
+            Vec.add(x, 0, x, 0, proj, 0, N * C);
         }
         for (Segment s : segs) cache.advance(s.seq(), s.count());
 
         // Final norm and lm_head, only on the rows whose logits are wanted.
         Weight head = lmHead;
         if (all) {
+            // A step's segments are consecutive rows of the output: a segment cut short by the row budget is the
+            // step's last, and every other one ends its sequence, so the next starts the following sequence.
             RmsNorm.forward(h, null, x, finalNorm, N, C, eps);
-            float[] logits = new float[N * V];
-            MatMul.forward(logits, h, N, head);
-            r = 0;
-            for (Segment s : segs) {
-                System.arraycopy(logits, r * V, out, s.outRow() * V, s.count() * V);
-                r += s.count();
-            }
+            MatMul.forward(out, segs.getFirst().outRow() * V, h, 0, N, head);
         } else {
             int M = 0;
             for (Segment s : segs) if (s.last()) M++;
@@ -339,9 +333,15 @@ public final class LlamaModel implements AutoCloseable {
                 }
             }
             RmsNorm.forward(last, null, last, finalNorm, M, C, eps);
-            float[] logits = new float[M * V];
-            MatMul.forward(logits, last, M, head);
-            for (int i = 0; i < M; i++) System.arraycopy(logits, i * V, out, rowOf[i] * V, V);
+            boolean inOrder = true;   // the usual decode step: row i of the result is sequence i
+            for (int i = 0; i < M; i++) inOrder &= rowOf[i] == i;
+            if (inOrder) {
+                MatMul.forward(out, last, M, head);
+            } else {
+                float[] logits = new float[M * V];
+                MatMul.forward(logits, last, M, head);
+                for (int i = 0; i < M; i++) System.arraycopy(logits, i * V, out, rowOf[i] * V, V);
+            }
         }
     }
 

@@ -1,5 +1,8 @@
 package org.lori4j.model;
 
+import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.Vec;
+
 /**
  * Root-mean-square layer norm as Hugging Face's LlamaRMSNorm computes it in f32:
  * {@code out = w * x / sqrt(mean(x^2) + eps)} for each row.
@@ -14,9 +17,21 @@ public final class RmsNorm {
      * not null (the backward pass needs it). out may be x (in place).
      */
     public static void forward(float[] out, float[] rstd, float[] x, float[] w, int N, int C, float eps) {
+        Parallel.forRange(N, Math.max(1, 32768 / C), (n0, n1) -> {
+            for (int n = n0; n < n1; n++) {
+                int o = n * C;
+                float r = (float) (1.0 / Math.sqrt(Vec.sumSquares(x, o, C) / C + eps));
+                if (rstd != null) rstd[n] = r;
+                for (int c = 0; c < C; c++) out[o + c] = w[c] * (x[o + c] * r);
+            }
+        });
+    }
+
+    /** The plain-loop reference of {@link #forward} (sum of squares in double), for tests. */
+    static void forwardReference(float[] out, float[] rstd, float[] x, float[] w, int N, int C, float eps) {
         for (int n = 0; n < N; n++) {
             int o = n * C;
-            double ss = 0;   // sum of squares in double: exact enough that the order of summation does not matter
+            double ss = 0;
             for (int c = 0; c < C; c++) ss += x[o + c] * x[o + c];
             float r = (float) (1.0 / Math.sqrt((float) (ss / C) + eps));
             if (rstd != null) rstd[n] = r;

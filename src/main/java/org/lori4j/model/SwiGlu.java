@@ -1,5 +1,8 @@
 package org.lori4j.model;
 
+import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.Vec;
+
 /**
  * The gated activation of the Llama MLP, {@code silu(gate) * up}; the MLP is
  * {@code down(silu(gate(x)) * up(x))} with the three projections done by {@link Linear}.
@@ -11,6 +14,12 @@ public final class SwiGlu {
 
     /** out[N, F] = silu(gate[N, F]) * up[N, F], silu(g) = g / (1 + e^-g), in f32. out may alias gate or up. */
     public static void forward(float[] out, float[] gate, float[] up, int N, int F) {
+        Parallel.forRange(N, Math.max(1, 16384 / F), (n0, n1) ->
+                Vec.siluMul(out, n0 * F, gate, n0 * F, up, n0 * F, (n1 - n0) * F));
+    }
+
+    /** The plain-loop reference of {@link #forward}, for tests. */
+    static void forwardReference(float[] out, float[] gate, float[] up, int N, int F) {
         int n = N * F;
         for (int i = 0; i < n; i++) {
             float g = gate[i];

@@ -1,0 +1,132 @@
+package org.lori4j.cli;
+
+import org.lori4j.generate.GenerationConfig;
+import org.lori4j.generate.Generator;
+import org.lori4j.generate.SamplingParams;
+import org.lori4j.io.LoriException;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.text.ChatTemplate;
+import org.lori4j.text.Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/** {@code lori generate}: continues a prompt (or answers a chat message) and streams the new text to stdout. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generate text with a model, streaming the new text to stdout.",
+                "Defaults come from the model's generation_config.json (greedy when it has none);",
+                "a rate summary goes to stderr."})
+public final class GenerateCommand implements Runnable {
+    /** New tokens when neither the option nor generation_config.json sets a budget. */
+    static final int DEFAULT_MAX_NEW_TOKENS = 256;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "text to continue (gets BOS if the tokenizer adds one)")
+        String prompt;
+
+        @Option(names = "--chat", paramLabel = "TEXT", description = "a user message, rendered with the model's chat template")
+        String chat;
+    }
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "most tokens to generate (default: generation_config, else "
+            + DEFAULT_MAX_NEW_TOKENS + ")")
+    Integer maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy; > 0 samples (default: generation_config)")
+    Float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "sample among the K most likely tokens; 0 = all (default: generation_config, else 50)")
+    Integer topK;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "nucleus sampling threshold in (0, 1] (default: generation_config, else 1)")
+    Float topP;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "random seed for sampling (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--repetition-penalty", paramLabel = "R", description = "HF repetition penalty, 1 = off (default: generation_config, else 1)")
+    Float repetitionPenalty;
+
+    @Option(names = "--no-bos", description = "do not add BOS (or other special tokens) to --prompt")
+    boolean noBos;
+
+    @Option(names = "--echo", description = "print the prompt text before the generated text")
+    boolean echo;
+
+    @Mixin
+    AdapterOptions adapterOptions;
+
+    @Override
+    public void run() {
+        Path dir = model.resolve();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (Tokenizer tok = Tokenizer.load(dir); LlamaModel m = LlamaModel.load(dir)) {
+            adapterOptions.apply(m);
+            String text;
+            int[] prompt;
+            if (input.chat != null) {
+                ChatTemplate t = ChatTemplate.load(dir).orElseThrow(() ->
+                        new LoriException(dir.resolve("tokenizer_config.json") + ": no chat_template; use --prompt"));
+                text = t.render(List.of(new ChatTemplate.Message("user", input.chat)), true);
+                prompt = tok.encode(text, false);   // the template writes the special tokens itself
+            } else {
+                text = input.prompt;
+                prompt = tok.encode(text, !noBos);
+            }
+            if (prompt.length == 0) throw new LoriException("the prompt is empty after tokenization; give some text or drop --no-bos");
+            SamplingParams p = samplingParams(GenerationConfig.load(dir), prompt.length, tok, m);
+            if (echo) {
+                out.print(text);
+                out.flush();
+            }
+            long t0 = System.nanoTime();
+            int[] generated = new Generator(m).generate(prompt, p, tok, piece -> {
+                out.print(piece);
+                out.flush();
+            });
+            double s = (System.nanoTime() - t0) / 1e9;
+            out.println();
+            out.flush();
+            err.printf("[%d prompt tokens, %d generated in %.2f s, %.1f tokens/s]%n", prompt.length, generated.length, s,
+                    generated.length / Math.max(s, 1e-9));
+            err.flush();
+        }
+    }
+
+    SamplingParams samplingParams(GenerationConfig g, int promptLength, Tokenizer tok, LlamaModel m) {
+        SamplingParams p = g.toSamplingParams(promptLength, DEFAULT_MAX_NEW_TOKENS, seed);
+        Set<Integer> stops = new LinkedHashSet<>(p.stopIds());
+        stops.addAll(tok.eosIds());
+        stops.addAll(m.config().eosTokenIds());
+        try {
+            p = p.withStopIds(List.copyOf(stops));
+            if (maxNewTokens != null) p = p.withMaxNewTokens(maxNewTokens);
+            if (temperature != null) p = p.withTemperature(temperature);
+            if (topK != null) p = p.withTopK(topK);
+            if (topP != null) p = p.withTopP(topP);
+            if (repetitionPenalty != null) p = p.withRepetitionPenalty(repetitionPenalty);
+        } catch (IllegalArgumentException e) {
+            throw new LoriException(e.getMessage());
+        }
+        return p;
+    }
+}
