@@ -22,7 +22,7 @@ import java.util.Set;
 
 /** {@code lori generate}: continues a prompt (or answers a chat message) and streams the new text to stdout. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate text with a model, streaming the new text to stdout.",
+        description = {"Generate text with a model, streaming it to stdout (--prompt text first, then the new text).",
                 "Defaults come from the model's generation_config.json (greedy when it has none);",
                 "a rate summary goes to stderr."})
 public final class GenerateCommand implements Runnable {
@@ -68,8 +68,8 @@ public final class GenerateCommand implements Runnable {
     @Option(names = "--no-bos", description = "do not add BOS (or other special tokens) to --prompt")
     boolean noBos;
 
-    @Option(names = "--echo", description = "print the prompt text before the generated text")
-    boolean echo;
+    @Option(names = "--no-echo", description = "print only the generated text, not the --prompt text before it")
+    boolean noEcho;
 
     @Mixin
     AdapterOptions adapterOptions;
@@ -94,7 +94,7 @@ public final class GenerateCommand implements Runnable {
             }
             if (prompt.length == 0) throw new LoriException("the prompt is empty after tokenization; give some text or drop --no-bos");
             SamplingParams p = samplingParams(GenerationConfig.load(dir), prompt.length, tok, m);
-            if (echo) {
+            if (input.prompt != null && !noEcho) {
                 out.print(text);
                 out.flush();
             }

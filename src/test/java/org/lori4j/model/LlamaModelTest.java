@@ -17,12 +17,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Full-sequence logits of tiny random models against an independent float64 torch re-implementation of
  * HF LlamaForCausalLM / Qwen2ForCausalLM (src/test/python/make_llama_fixtures.py).
  */
-class LlamaModelTest {
+public class LlamaModelTest {
 
     static Path fixture(String name) { return TestPaths.fixture("llama/" + name); }
 
     /** Asserts |a - e| <= tol * (1 + |e|) elementwise. */
-    static void assertClose(float[] expected, float[] actual, double tol, String what) {
+    public static void assertClose(float[] expected, float[] actual, double tol, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
         double worst = 0;
         int at = -1;
