@@ -1,0 +1,14 @@
+package org.lori4j.eval;
+
+/**
+ * One question of an evaluation: the prompt given to the model and what scoring needs.
+ *
+ * @param task     the task name ("boolq", "hexphi", ...)
+ * @param index    position in the data file (0-based, after --limit), the key for --resume
+ * @param id       the record's own id when it has one (HumanEval task_id), else the index as text
+ * @param category the HEx-PHI category, or "" when the task has none
+ * @param prompt   the exact text given to the model (template applied)
+ * @param gold     the task's gold: the answer word, the GSM8K number, the HumanEval test code, "" for HEx-PHI
+ * @param where    "file:line" of the record, for messages
+ */
+public record EvalItem(String task, int index, String id, String category, String prompt, String gold, String where) {}

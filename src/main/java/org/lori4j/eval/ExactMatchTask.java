@@ -1,0 +1,41 @@
+package org.lori4j.eval;
+
+import org.lori4j.text.PromptTemplates;
+
+/**
+ * A generic task: records {prompt, answer[, id]}; the prediction is the output after the first
+ * "The final answer is: " (up to a second one) when present, else the whole output, commas removed
+ * (the reference's {@code extract_answer_general}); correct when it equals the answer, both trimmed.
+ */
+public final class ExactMatchTask implements EvalTask {
+    @Override public String name() { return "exact"; }
+    @Override public String metric() { return "exact_match"; }
+    @Override public String defaultTemplate() { return "raw"; }
+
+    @Override
+    public EvalItem item(EvalData.Row row, int index, String template) {
+        String prompt = row.text("prompt");
+        String answer = row.text("answer");
+        String id = row.optionalText("id");
+        return new EvalItem(name(), index, id != null ? id : Integer.toString(index), "",
+                PromptTemplates.format(template, prompt, null), answer, row.where());
+    }
+
+    /** Scores the output alone: the prompt cannot be part of an exact answer. */
+    @Override
+    public Judgement judge(EvalItem item, String output, ScoreOn scoreOn) {
+        String pred = extract(output);
+        return new Judgement(pred, pred.equals(item.gold().strip()), "");
+    }
+
+    /** The reference's general rule, then trimmed. */
+    static String extract(String output) {
+        String s = output.replace(",", "");
+        String p = Gsm8kAnswers.ANSWER_PROMPT;
+        int at = s.indexOf(p);
+        if (at < 0) return s.strip();
+        int from = at + p.length();
+        int next = s.indexOf(p, from);
+        return (next >= 0 ? s.substring(from, next) : s.substring(from)).strip();
+    }
+}

@@ -1,0 +1,60 @@
+package org.lori4j.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lori4j.io.Json;
+import org.lori4j.io.LoriException;
+
+/**
+ * One line of generations.jsonl: an output of the model for one item (and sample) with how it was scored.
+ * The file is appended line by line as outputs finish, so --resume loses at most the items in flight.
+ */
+public record Generation(String task, int index, int sample, String id, String category, String prompt,
+                         String output, int tokens, String extracted, String gold, boolean correct, String note) {
+
+    /** The resume key: task, item index, sample number. */
+    public String key() { return key(task, index, sample); }
+
+    public static String key(String task, int index, int sample) { return task + "\u0000" + index + "\u0000" + sample; }
+
+    /** The same generation scored again (scoring rules or --score-on may differ from when it was written). */
+    public Generation rescored(Judgement j) {
+        return new Generation(task, index, sample, id, category, prompt, output, tokens, j.extracted(), gold, j.correct(), j.note());
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("task", task);
+        o.put("index", index);
+        o.put("sample", sample);
+        o.put("id", id);
+        if (!category.isEmpty()) o.put("category", category);
+        o.put("prompt", prompt);
+        o.put("output", output);
+        o.put("tokens", tokens);
+        o.put("extracted", extracted);
+        o.put("gold", gold);
+        o.put("correct", correct);
+        if (!note.isEmpty()) o.put("note", note);
+        return o;
+    }
+
+    /** Parses a line written by {@link #toJson()}; WHERE ("file:line") prefixes errors. */
+    public static Generation fromJson(JsonNode o, String where) {
+        try {
+            return new Generation(req(o, "task", where).asText(), req(o, "index", where).asInt(), req(o, "sample", where).asInt(),
+                    req(o, "id", where).asText(), o.path("category").asText(""), req(o, "prompt", where).asText(),
+                    req(o, "output", where).asText(), o.path("tokens").asInt(0), o.path("extracted").asText(""),
+                    o.path("gold").asText(""), o.path("correct").asBoolean(false), o.path("note").asText(""));
+        } catch (RuntimeException e) {
+            if (e instanceof LoriException) throw e;
+            throw new LoriException(where + ": not a generations.jsonl record: " + e.getMessage());
+        }
+    }
+
+    private static JsonNode req(JsonNode o, String field, String where) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) throw new LoriException(where + ": not a generations.jsonl record (no '" + field + "')");
+        return v;
+    }
+}
