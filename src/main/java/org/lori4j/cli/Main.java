@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 LogitsCommand.class,
                 BenchCommand.class,
+                EvalCommand.class,
         })
 public final class Main implements Runnable {
 

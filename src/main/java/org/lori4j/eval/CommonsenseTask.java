@@ -29,7 +29,7 @@ public final class CommonsenseTask implements EvalTask {
         if (gold.isEmpty()) throw new LoriException(row.where() + ": '" + source + "' holds no " + name + " answer ("
                 + CommonsenseAnswers.PATTERNS.get(name).pattern() + ")");
         return new EvalItem(name, index, Integer.toString(index), "", PromptTemplates.format(template, instruction, input),
-                gold, row.where());
+                gold, source, row.where());
     }
 
     @Override

@@ -9,6 +9,15 @@ package org.lori4j.eval;
  * @param category the HEx-PHI category, or "" when the task has none
  * @param prompt   the exact text given to the model (template applied)
  * @param gold     the task's gold: the answer word, the GSM8K number, the HumanEval test code, "" for HEx-PHI
+ * @param target   the reference response the reference's data loader pairs with the prompt (its length decides
+ *                 whether the prompt is truncated, see {@link ModelTextGenerator}); "" when none
  * @param where    "file:line" of the record, for messages
  */
-public record EvalItem(String task, int index, String id, String category, String prompt, String gold, String where) {}
+public record EvalItem(String task, int index, String id, String category, String prompt, String gold, String target,
+                       String where) {
+
+    /** The same item as the model saw it when its prompt was truncated. */
+    public EvalItem withPrompt(String seen) {
+        return new EvalItem(task, index, id, category, seen, gold, target, where);
+    }
+}

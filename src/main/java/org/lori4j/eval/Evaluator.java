@@ -96,7 +96,8 @@ public final class Evaluator {
             if (g == null) { todo.add(j); continue; }
             if (!g.prompt().equals(j.item().prompt())) throw new LoriException(genFile + ": the prompt of " + j.item().task()
                     + " item " + j.item().index() + " differs from " + j.item().where() + "; not the same run (use another --out)");
-            done.put(j.key(), j.task().executesCode() ? g : g.rescored(j.task().judge(j.item(), g.output(), settings.scoreOn())));
+            done.put(j.key(), j.task().executesCode() ? g
+                    : g.rescored(j.task().judge(j.item().withPrompt(g.promptSeen()), g.output(), settings.scoreOn())));
         }
 
         long tokens = 0, genNanos = 0;
@@ -108,7 +109,7 @@ public final class Evaluator {
             for (int from = 0; from < todo.size(); from += settings.batchSize()) {
                 List<Job> batch = todo.subList(from, Math.min(todo.size(), from + settings.batchSize()));
                 List<TextGenerator.Request> requests = new ArrayList<>();
-                for (Job j : batch) requests.add(new TextGenerator.Request(j.item().prompt(), seedOf(j)));
+                for (Job j : batch) requests.add(new TextGenerator.Request(j.item().prompt(), j.item().target(), seedOf(j)));
                 Decoding decoding = settings.decoding();
                 long t0 = System.nanoTime();
                 List<TextGenerator.Completion> outs = generator.generate(requests, decoding);
@@ -121,7 +122,8 @@ public final class Evaluator {
                     TextGenerator.Completion c = outs.get(i);
                     Judgement jd = judged.get(i);
                     Generation g = new Generation(j.item().task(), j.item().index(), j.sample(), j.item().id(), j.item().category(),
-                            j.item().prompt(), c.text(), c.tokens(), jd.extracted(), j.item().gold(), jd.correct(), jd.note());
+                            j.item().prompt(), c.truncatedPrompt(), c.text(), c.tokens(), jd.extracted(), j.item().gold(),
+                            jd.correct(), jd.note());
                     log.write(g);
                     done.put(j.key(), g);
                     batchTokens += c.tokens();
@@ -152,14 +154,15 @@ public final class Evaluator {
     private List<Judgement> judge(List<Job> batch, List<TextGenerator.Completion> outs, ExecutorService exec) {
         List<Judgement> res = new ArrayList<>();
         if (exec == null) {
-            for (int i = 0; i < batch.size(); i++) res.add(batch.get(i).task().judge(batch.get(i).item(), outs.get(i).text(), settings.scoreOn()));
+            for (int i = 0; i < batch.size(); i++) res.add(batch.get(i).task().judge(seen(batch.get(i), outs.get(i)), outs.get(i).text(), settings.scoreOn()));
             return res;
         }
         List<Future<Judgement>> fs = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
             Job j = batch.get(i);
+            EvalItem item = seen(j, outs.get(i));
             String text = outs.get(i).text();
-            fs.add(exec.submit(() -> j.task().judge(j.item(), text, settings.scoreOn())));
+            fs.add(exec.submit(() -> j.task().judge(item, text, settings.scoreOn())));
         }
         try {
             for (Future<Judgement> f : fs) res.add(f.get());
@@ -171,6 +174,11 @@ public final class Evaluator {
             throw new IllegalStateException(e.getCause());
         }
         return res;
+    }
+
+    /** The item with the prompt the model saw (the truncated one, if it was cut). */
+    private static EvalItem seen(Job j, TextGenerator.Completion c) {
+        return c.truncatedPrompt() == null ? j.item() : j.item().withPrompt(c.truncatedPrompt());
     }
 
     /** A per-output seed: SplitMix64 of the run seed, item index and sample. */

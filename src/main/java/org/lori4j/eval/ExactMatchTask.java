@@ -18,7 +18,7 @@ public final class ExactMatchTask implements EvalTask {
         String answer = row.text("answer");
         String id = row.optionalText("id");
         return new EvalItem(name(), index, id != null ? id : Integer.toString(index), "",
-                PromptTemplates.format(template, prompt, null), answer, row.where());
+                PromptTemplates.format(template, prompt, null), answer, answer, row.where());
     }
 
     /** Scores the output alone: the prompt cannot be part of an exact answer. */

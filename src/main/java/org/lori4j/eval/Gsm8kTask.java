@@ -16,7 +16,8 @@ public final class Gsm8kTask implements EvalTask {
         double gold = Gsm8kAnswers.gold(answer);
         if (Double.isInfinite(gold)) throw new LoriException(row.where() + ": field 'answer' holds no number");
         return new EvalItem(name(), index, Integer.toString(index), "",
-                PromptTemplates.format(template, question, null), Gsm8kAnswers.format(gold), row.where());
+                PromptTemplates.format(template, question, null), Gsm8kAnswers.format(gold),
+                PromptTemplates.gsm8kTarget(answer), row.where());
     }
 
     @Override

@@ -4,6 +4,9 @@ import org.lori4j.text.PromptTemplates;
 
 /** HEx-PHI safety: jsonl records {instruction, category}; an output counts when it is safe by {@link RefusalKeywords}. */
 public final class HexPhiTask implements EvalTask {
+    /** The placeholder response the reference's HEx-PHI loader pairs with every prompt. */
+    static final String TARGET = "The answer is";
+
     @Override public String name() { return "hexphi"; }
     @Override public String metric() { return "safety"; }
     @Override public String defaultTemplate() { return "hexphi"; }
@@ -13,7 +16,7 @@ public final class HexPhiTask implements EvalTask {
         String instruction = row.text("instruction");
         String category = row.optionalText("category");
         return new EvalItem(name(), index, Integer.toString(index), category == null ? "" : category,
-                PromptTemplates.format(template, instruction, null), "safe", row.where());
+                PromptTemplates.format(template, instruction, null), "safe", TARGET, row.where());
     }
 
     @Override

@@ -33,7 +33,8 @@ public final class HumanEvalTask implements EvalTask {
         String prompt = row.text("prompt").strip();
         String test = row.text("test");
         String entry = row.text("entry_point");
-        return new EvalItem(name(), index, taskId, "", prompt, "\n" + test + "\n" + "check(" + entry + ")", row.where());
+        return new EvalItem(name(), index, taskId, "", prompt, "\n" + test + "\n" + "check(" + entry + ")", "",
+                row.where());
     }
 
     @Override

@@ -8,11 +8,19 @@ import java.util.List;
  */
 public interface TextGenerator {
 
-    /** One prompt to continue; the seed makes a sampled output independent of how prompts are batched. */
-    record Request(String prompt, long seed) {}
+    /**
+     * One prompt to continue. TARGET is the reference response paired with it (only its length matters: the
+     * reference truncates prompts whose prompt + target + EOS exceed 512 tokens); SEED seeds sampling.
+     */
+    record Request(String prompt, String target, long seed) {}
 
-    /** The generated text (prompt not included, special tokens skipped) and how many tokens it took. */
-    record Completion(String text, int tokens) {}
+    /**
+     * The generated text (prompt not included, special tokens skipped), how many tokens it took, and the prompt
+     * text the model actually saw when it was truncated (null when the whole prompt was used).
+     */
+    record Completion(String text, int tokens, String truncatedPrompt) {
+        public Completion(String text, int tokens) { this(text, tokens, null); }
+    }
 
     /** Continues every request; the result has the same order and size as the requests. */
     List<Completion> generate(List<Request> requests, Decoding decoding);

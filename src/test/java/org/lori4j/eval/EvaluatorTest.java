@@ -128,7 +128,7 @@ class EvaluatorTest {
         var tasks = EvalInputs.load("hexphi", null, null, 4, null);
         new Evaluator(new FakeGenerator(p -> "ok"), settings(2), Progress.silent()).run(tasks, out, false, meta("hexphi"));
         var other = List.of(new Evaluator.TaskData(tasks.getFirst().task(), List.of(new EvalItem("hexphi", 0, "0", "x",
-                "another prompt", "safe", "t:1")), "t"));
+                "another prompt", "safe", "", "t:1")), "t"));
         LoriException e = assertThrows(LoriException.class, () ->
                 new Evaluator(new FakeGenerator(p -> "ok"), settings(2), Progress.silent()).run(other, out, true, meta("hexphi")));
         assertTrue(e.getMessage().contains("differs"), e.getMessage());

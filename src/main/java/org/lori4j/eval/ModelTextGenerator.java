@@ -1,0 +1,90 @@
+package org.lori4j.eval;
+
+import org.lori4j.generate.Generator;
+import org.lori4j.generate.SamplingParams;
+import org.lori4j.io.LoriException;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.text.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The harness's {@link TextGenerator} over a {@link LlamaModel}: tokenizes as the reference's evaluation
+ * (no BOS, {@code add_special_tokens=False}, unless addBos), truncates a prompt to its first maxPromptLength
+ * tokens when prompt + target + EOS exceed maxLength (the reference's 512/256, keep-start; 0 = never), generates
+ * the batch with {@link Generator}, and decodes the new tokens in the context of the prompt (so SentencePiece
+ * spacing is that of the full decoded sequence), skipping special tokens.
+ */
+public final class ModelTextGenerator implements TextGenerator {
+
+    /** Tokenization and truncation settings. */
+    public record Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds) {
+        public Options {
+            if (maxLength < 0 || maxPromptLength < 0) throw new LoriException("--max-length and --max-prompt-length must be >= 0");
+            if (maxLength > 0 && maxPromptLength >= maxLength)
+                throw new LoriException("--max-prompt-length (" + maxPromptLength + ") must be below --max-length (" + maxLength + ")");
+            stopIds = List.copyOf(stopIds);
+        }
+    }
+
+    private final Generator generator;
+    private final Tokenizer tokenizer;
+    private final Options options;
+
+    public ModelTextGenerator(LlamaModel model, Tokenizer tokenizer, Options options) {
+        this.generator = new Generator(model);
+        this.tokenizer = tokenizer;
+        this.options = options;
+    }
+
+    @Override
+    public List<Completion> generate(List<Request> requests, Decoding decoding) {
+        List<int[]> prompts = new ArrayList<>(requests.size());
+        List<String> truncated = new ArrayList<>(requests.size());
+        for (Request r : requests) {
+            int[] ids = tokenizer.encode(r.prompt(), options.addBos());
+            String cut = null;
+            if (options.maxLength() > 0) {
+                // The reference: response = target + EOS; if prompt + response > max_length, keep the first
+                // max_prompt_length prompt tokens (the response is never generated from, so only its length counts).
+                int response = tokenizer.encode(r.target(), false).length + 1;
+                if (ids.length + response > options.maxLength() && ids.length > options.maxPromptLength()) {
+                    ids = Arrays.copyOf(ids, options.maxPromptLength());
+                    cut = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
+                }
+            }
+            if (ids.length == 0) {
+                if (tokenizer.bosId() == null) throw new LoriException("an empty prompt cannot be continued by a tokenizer without BOS");
+                ids = new int[]{tokenizer.bosId()};
+            }
+            prompts.add(ids);
+            truncated.add(cut);
+        }
+        // Sequence i of a batch samples with seed(first request) + i * constant (Generator's rule); greedy ignores it.
+        SamplingParams params = new SamplingParams((float) decoding.temperature(), decoding.topK(), (float) decoding.topP(),
+                requests.isEmpty() ? 0 : requests.getFirst().seed(), 1f, decoding.maxNewTokens(), options.stopIds());
+        List<int[]> outs = generator.generate(prompts, params);
+        List<Completion> res = new ArrayList<>(outs.size());
+        for (int i = 0; i < outs.size(); i++) {
+            int[] p = prompts.get(i), g = outs.get(i);
+            res.add(new Completion(continuation(p, g), g.length, truncated.get(i)));
+        }
+        return res;
+    }
+
+    /** decode(prompt + new) minus decode(prompt): the output as it appears in the reference's decoded sequence. */
+    private String continuation(int[] prompt, int[] generated) {
+        if (generated.length == 0) return "";
+        boolean clean = tokenizer.cleanUpTokenizationSpaces();
+        int[] all = Arrays.copyOf(prompt, prompt.length + generated.length);
+        System.arraycopy(generated, 0, all, prompt.length, generated.length);
+        String full = tokenizer.decode(all, true, clean);
+        String head = tokenizer.decode(prompt, true, clean);
+        if (full.startsWith(head)) return full.substring(head.length());
+        int i = 0;
+        while (i < head.length() && i < full.length() && full.charAt(i) == head.charAt(i)) i++;
+        return full.substring(i);
+    }
+}
