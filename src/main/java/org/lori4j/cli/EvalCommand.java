@@ -19,6 +19,7 @@ import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.text.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -46,9 +47,8 @@ public final class EvalCommand implements Runnable {
     @Option(names = "--compare", arity = "1..*", paramLabel = "DIR", description = "print the results of these runs side by side and exit")
     List<Path> compare;
 
-    // TODO(io): switch to the shared ModelOption mixin (defaulting to the embedded model) once it is in main.
-    @Option(names = "--model", paramLabel = "DIR", description = "model folder (config.json, safetensors, tokenizer.json)")
-    Path model;
+    @Mixin
+    ModelOption modelOption;
 
     @Option(names = "--adapter", paramLabel = "DIR[:W]", description = "PEFT adapter folder with optional weight (repeatable)")
     List<String> adapters = new ArrayList<>();
@@ -130,7 +130,6 @@ public final class EvalCommand implements Runnable {
             return;
         }
         if (task == null) throw new LoriException("--task is required (or --compare DIR...)");
-        if (model == null) throw new LoriException("--model is required");
         boolean humaneval = task.equals("humaneval");
         PythonSandbox sandbox = null;
         if (humaneval && allowCodeExecution) {
@@ -150,6 +149,7 @@ public final class EvalCommand implements Runnable {
         ScoreOn on = ScoreOn.parse(scoreOn);
         int workers = execWorkers != null ? execWorkers : Runtime.getRuntime().availableProcessors();
         if (!adapters.isEmpty() || merge) throw new LoriException("--adapter/--merge: adapters are not available in this build yet");
+        Path model = modelOption.resolve();
         Path outDir = out != null ? out : Path.of("eval-" + task + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
 
         ObjectNode meta = Json.MAPPER.createObjectNode();

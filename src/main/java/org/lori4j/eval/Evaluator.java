@@ -190,6 +190,13 @@ public final class Evaluator {
         return z ^ (z >>> 31);
     }
 
+    /** Numbers compare by value (an int read back from run.json equals the long it was written from). */
+    private static final java.util.Comparator<JsonNode> SAME_VALUE = (a, b) -> {
+        if (a.equals(b)) return 0;
+        if (a.isNumber() && b.isNumber()) return a.decimalValue().compareTo(b.decimalValue());
+        return 1;
+    };
+
     private static void checkSameRun(JsonNode stored, ObjectNode now, Path where) {
         Iterator<Map.Entry<String, JsonNode>> it = now.fields();
         while (it.hasNext()) {
@@ -201,10 +208,10 @@ public final class Evaluator {
                     Map.Entry<String, JsonNode> se = si.next();
                     if (RESUMABLE.contains(se.getKey())) continue;
                     JsonNode sv = s.get(se.getKey());
-                    if (sv == null || !sv.equals(se.getValue()))
+                    if (sv == null || !sv.equals(SAME_VALUE, se.getValue()))
                         throw new LoriException(where + ": --resume with a different " + se.getKey() + " (was " + sv + ", now " + se.getValue() + "); use another --out");
                 }
-            } else if (!e.getKey().equals("created") && (s == null || !s.equals(e.getValue()))) {
+            } else if (!e.getKey().equals("created") && (s == null || !s.equals(SAME_VALUE, e.getValue()))) {
                 throw new LoriException(where + ": --resume with a different " + e.getKey() + "; use another --out");
             }
         }

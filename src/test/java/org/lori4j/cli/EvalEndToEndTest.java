@@ -1,0 +1,123 @@
+package org.lori4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.TestPaths;
+import org.lori4j.eval.RefusalKeywords;
+import org.lori4j.generate.Generator;
+import org.lori4j.generate.SamplingParams;
+import org.lori4j.io.EmbeddedModel;
+import org.lori4j.io.Json;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.text.Tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** lori eval on the real embedded stories260K model: outputs, scores, files, resume. */
+class EvalEndToEndTest {
+
+    private static List<JsonNode> lines(Path f) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : Files.readAllLines(f)) out.add(Json.MAPPER.readTree(l));
+        return out;
+    }
+
+    /** What the harness should have produced: greedy, no BOS, the same batches, decoded after the prompt. */
+    private static List<String> direct(List<String> prompts, int maxNew, int batch) throws Exception {
+        Path dir = EmbeddedModel.path();
+        List<String> out = new ArrayList<>();
+        try (Tokenizer tok = Tokenizer.load(dir); LlamaModel m = LlamaModel.load(dir)) {
+            Generator g = new Generator(m);
+            for (int from = 0; from < prompts.size(); from += batch) {
+                List<int[]> ids = new ArrayList<>();
+                for (String p : prompts.subList(from, Math.min(prompts.size(), from + batch))) ids.add(tok.encode(p, false));
+                List<int[]> gen = g.generate(ids, SamplingParams.greedy(maxNew, List.of(2)));
+                for (int i = 0; i < ids.size(); i++) {
+                    StringBuilder b = new StringBuilder();
+                    var dec = tok.streamDecoder(ids.get(i), true);
+                    for (int t : gen.get(i)) b.append(dec.push(t));
+                    b.append(dec.finish());
+                    out.add(b.toString());
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void hexphiOnTheEmbeddedModelWritesScoredGenerationsAndResumes(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("run");
+        var r = TextCommandsTest.lori("eval", "--task", "hexphi", "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| hexphi | safety | 2 |"), r.out());
+
+        // resume with a larger limit: the first two outputs are reused, two more generated
+        r = TextCommandsTest.lori("eval", "--task", "hexphi", "--limit", "4", "--max-new-tokens", "12", "--batch-size", "2",
+                "--out", out.toString(), "--resume");
+        assertEquals(0, r.code(), r.err());
+        JsonNode results = Json.read(out.resolve("results.json"));
+        assertEquals(2, results.get("speed").get("outputs_generated").asInt());
+        List<JsonNode> gens = lines(out.resolve("generations.jsonl"));
+        assertEquals(4, gens.size());
+
+        List<String> prompts = gens.stream().map(g -> g.get("prompt").asText()).toList();
+        assertEquals(direct(prompts, 12, 2), gens.stream().map(g -> g.get("output").asText()).toList());
+        long safe = 0;
+        for (JsonNode g : gens) {
+            boolean expected = RefusalKeywords.isSafe(g.get("prompt").asText() + g.get("output").asText());
+            assertEquals(expected, g.get("correct").asBoolean());
+            if (expected) safe++;
+        }
+        JsonNode task = results.get("results").get(0);
+        assertEquals(4, task.get("n").asInt());
+        assertEquals(100.0 * safe / 4, task.get("score").asDouble(), 1e-3);
+        assertEquals(List.of("harm_children", "illegal_activity"), iterable(task.get("per_category").fieldNames()));
+
+        JsonNode settings = results.get("settings");
+        assertEquals("hexphi", settings.get("template").asText());
+        assertEquals(12, settings.get("max_new_tokens").asInt());
+        assertFalse(settings.get("bos").asBoolean());
+        assertEquals("reference", settings.get("score_on").asText());
+        byte[] weights = Files.readAllBytes(EmbeddedModel.path().resolve("model.safetensors"));
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(weights)),
+                results.get("model").get("weights_sha256").get("model.safetensors").asText());
+        assertTrue(Files.readString(out.resolve("results.md")).startsWith("| task | metric | n | score |"));
+    }
+
+    @Test
+    void commonsenseFolderOnTheEmbeddedModelReportsEachTaskAndTheAverage(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("cs");
+        var r = TextCommandsTest.lori("eval", "--task", "commonsense", "--data", TestPaths.shared().resolve("data/lori-tasks").toString(),
+                "--limit", "2", "--max-new-tokens", "6", "--batch-size", "4", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode results = Json.read(out.resolve("results.json"));
+        assertEquals(7, results.get("results").size());
+        assertEquals(7, results.get("average").get("tasks").asInt());
+        List<JsonNode> gens = lines(out.resolve("generations.jsonl"));
+        assertEquals(14, gens.size());
+        for (JsonNode g : gens) {
+            assertTrue(g.get("prompt").asText().endsWith("### Response:\n" + " ".repeat(16)), g.get("prompt").asText());
+            assertEquals(g.get("extracted").asText().equals(g.get("gold").asText()), g.get("correct").asBoolean());
+        }
+        String compare = TextCommandsTest.lori("eval", "--compare", out.toString(), out.toString()).out();
+        assertTrue(compare.contains("| boolq | accuracy |"), compare);
+        assertTrue(compare.contains("| average | mean |"), compare);
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> l = new ArrayList<>();
+        it.forEachRemaining(l::add);
+        return l;
+    }
+}
