@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 LogitsCommand.class,
                 BenchCommand.class,
                 EvalCommand.class,
+                TrainCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -1,0 +1,318 @@
+package org.lori4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lori4j.adapter.AdapterConfig;
+import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.adapter.Masks;
+import org.lori4j.io.Json;
+import org.lori4j.io.LoriException;
+import org.lori4j.model.LlamaConfig;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.tensor.DType;
+import org.lori4j.text.ChatTemplate;
+import org.lori4j.text.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One {@code lori train} run as a library call: loads the base model and the data, builds the adapter
+ * (fresh, from an init adapter, or for LoRI-S with A taken from the LoRI-D run the mask came from),
+ * attaches masks, trains, and leaves in the output folder a PEFT adapter, {@code training_args.json},
+ * {@code metrics.jsonl} and {@code training_state/} for an exact resume.
+ */
+public final class TrainRun {
+    /** Default rank and alpha: those of LoRI's published scripts (r = 32, alpha = 64). */
+    public static final int DEFAULT_RANK = 32;
+    public static final double DEFAULT_ALPHA = 64;
+    public static final String ARGS_FILE = "training_args.json";
+
+    /**
+     * What to train.
+     *
+     * @param initAdapter start from this adapter's A and B (continual learning), or null for a fresh one
+     * @param mask        LoRI-S mask (.safetensors or LoRI's .pt), or null
+     * @param rank        LoRA rank of a fresh adapter, or null for the default (or the mask source's)
+     * @param alpha       lora_alpha of a fresh adapter, or null for the default (or the mask source's)
+     * @param targets     target projections of a fresh adapter, or null for all seven
+     * @param seed        seed of a fresh adapter's A, or null: the mask source's A (LoRI-S), else 0; the data order
+     *                    uses {@code config.seed()}
+     * @param resume      continue from {@code outDir/training_state}
+     */
+    public record Request(Path modelDir, List<Path> dataFiles, Path outDir, TrainConfig config, DataOptions data,
+                          Path initAdapter, Path mask, Integer rank, Double alpha, boolean rslora, List<String> targets,
+                          Long seed, boolean resume) {
+        public Request {
+            Objects.requireNonNull(modelDir, "modelDir");
+            Objects.requireNonNull(outDir, "outDir");
+            dataFiles = List.copyOf(dataFiles);
+        }
+    }
+
+    /** Where the run's messages go. */
+    public interface Reporter {
+        void info(String line);
+        default void start(long startStep, long totalSteps) {}
+        default void step(Trainer.StepMetrics m) {}
+        default void checkpoint(long step) {}
+    }
+
+    /** What the run produced. */
+    public record Summary(Path adapter, long steps, long totalSteps, boolean stopped, double lastLoss,
+                          long trainableParameters, long loraParameters) {}
+
+    private TrainRun() {}
+
+    public static Summary run(Request req, Reporter rep) {
+        TrainConfig cfg = req.config();
+        checkCombination(req);
+        Path out = req.outDir();
+        if (req.resume() && !TrainState.exists(out))
+            throw new LoriException(out + ": no " + TrainState.DIR + "/ to resume from");
+        if (!req.resume() && nonEmpty(out))
+            throw new LoriException(out + ": output folder exists and is not empty (use --resume to continue a run, or another --out)");
+        try (LlamaModel base = LlamaModel.load(req.modelDir())) {
+            LlamaConfig mc = base.config();
+            rep.info(String.format(Locale.ROOT, "model %s: %d layers, hidden %d, %d heads (%d kv), vocab %d, %s",
+                    req.modelDir(), mc.numLayers(), mc.hiddenSize(), mc.numHeads(), mc.numKvHeads(), mc.vocabSize(),
+                    mc.torchDtype().name().toLowerCase(Locale.ROOT)));
+            TrainingData data = loadData(req, mc);
+            rep.info(data.stats().summary());
+
+            Built built = buildAdapter(req, mc);
+            LoraAdapter adapter = built.adapter();
+            Map<String, Masks.Mask> masks = req.mask() == null ? null : Masks.read(req.mask());
+            TrainModel model = new TrainModel(base);
+            for (LoraAdapter.Module m : adapter.modules().values()) {
+                Proj p = Proj.byShortName(m.proj());
+                boolean[] keep = null;
+                if (masks != null) {
+                    Masks.Mask mk = masks.get(m.keyB());
+                    if (mk == null) throw new LoriException(req.mask() + ": no mask for " + m.keyB());
+                    if (mk.rows() != m.out() || mk.cols() != m.r())
+                        throw new LoriException(req.mask() + ": mask for " + m.keyB() + " is [" + mk.rows() + ", " + mk.cols()
+                                + "] but B is [" + m.out() + ", " + m.r() + "]");
+                    keep = mk.keep();
+                }
+                model.attach(new LoraSlot(m.layer(), p, m.in(), m.out(), m.r(), (float) m.scaling(), m.a(), m.b(),
+                        cfg.method().trainsA(), true, keep));
+            }
+            long trainable = 0, lora = adapter.loraParameters();
+            for (LoraSlot s : model.slots()) trainable += s.trainableParameters();
+            rep.info(String.format(Locale.ROOT, "%s: A %s; trainable parameters %,d = %.2f%% of LoRA's %,d (all A and B entries)%s",
+                    cfg.method().id(), built.aSource(), trainable, 100.0 * trainable / lora, lora,
+                    masks == null ? "" : String.format(Locale.ROOT, "; mask %s keeps %.2f%% of B", req.mask(), 100.0 * maskedShare(model))));
+
+            ObjectNode args = runArgs(req, built, data, trainable, lora, mc);
+            TrainState state = null;
+            if (req.resume()) {
+                state = TrainState.read(out);
+                checkResumable(state.run(), args, out);
+                rep.info("resuming after step " + state.batchesDone() + " (epoch " + state.epoch() + ", step " + state.stepInEpoch() + ")");
+            } else {
+                try {
+                    Files.createDirectories(out);
+                } catch (IOException e) {
+                    throw new LoriException(out + ": cannot create the output folder: " + e.getMessage());
+                }
+            }
+            LoraAdapter toSave = adapter.withDtype(DType.F32);
+            Trainer.Listener listener = new Trainer.Listener() {
+                @Override public void onStart(long s, long t) { rep.start(s, t); }
+                @Override public void onStep(Trainer.StepMetrics m) { rep.step(m); }
+                @Override public void saveAdapter() {
+                    toSave.save(out);
+                    Json.write(out.resolve(ARGS_FILE), args);
+                }
+                @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
+            };
+            Trainer trainer = new Trainer(model, data, cfg, out, args, listener);
+            Trainer.Result r = trainer.train(state);
+            if (!r.stopped()) {
+                args.put("steps_done", r.batchesDone());
+                args.put("final_loss", r.lastLoss());
+                Json.write(out.resolve(ARGS_FILE), args);
+            }
+            return new Summary(out, r.batchesDone(), r.totalSteps(), r.stopped(), r.lastLoss(), trainable, lora);
+        }
+    }
+
+    private static double maskedShare(TrainModel m) {
+        long keep = 0, all = 0;
+        for (LoraSlot s : m.slots()) {
+            all += s.b.length;
+            if (s.maskB != null) for (boolean k : s.maskB) if (k) keep++;
+        }
+        return all == 0 ? 0 : (double) keep / all;
+    }
+
+    private static void checkCombination(Request req) {
+        TrainConfig.Method method = req.config().method();
+        if (method == TrainConfig.Method.LORI_S && req.mask() == null)
+            throw new LoriException("--method lori-s needs --mask (a mask extracted from a LoRI-D adapter, e.g. DIR/masks/0.9_mask.safetensors)");
+        if (method != TrainConfig.Method.LORI_S && req.mask() != null)
+            throw new LoriException("--mask is for --method lori-s (LoRI-D and LoRA train every entry of B)");
+        if (req.dataFiles().isEmpty()) throw new LoriException("no --data file given");
+        if (req.initAdapter() != null && (req.rank() != null || req.alpha() != null || req.targets() != null || req.seed() != null || req.rslora()))
+            throw new LoriException("--init-adapter fixes rank, alpha, targets and A: drop --rank/--alpha/--targets/--seed/--rslora");
+    }
+
+    private static boolean nonEmpty(Path dir) {
+        if (!Files.isDirectory(dir)) return Files.exists(dir);
+        try (var s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** The data files as examples, with the model's tokenizer (or, without one, pre-tokenized records only). */
+    static TrainingData loadData(Request req, LlamaConfig mc) {
+        Path dir = req.modelDir();
+        boolean hasTokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) || Files.isRegularFile(dir.resolve("tokenizer.model"));
+        if (!hasTokenizer) {
+            int eos = mc.eosTokenIds().isEmpty() ? -1 : mc.eosTokenIds().getFirst();
+            TextSide tokensOnly = new TextSide(text -> {
+                throw new LoriException(dir + ": the model folder has no tokenizer.json, so only pre-tokenized records (input_ids) can be used");
+            }, eos, -1, mc.vocabSize(), (t, i, in) -> {
+                throw new LoriException(dir + ": the model folder has no tokenizer.json, so only pre-tokenized records (input_ids) can be used");
+            }, null);
+            return TrainingData.load(req.dataFiles(), req.data(), tokensOnly);
+        }
+        try (Tokenizer tok = Tokenizer.load(dir)) {
+            Optional<ChatTemplate> chat = ChatTemplate.load(dir);
+            return TrainingData.load(req.dataFiles(), req.data(), TextSide.of(tok, chat.orElse(null)));
+        }
+    }
+
+    /** The adapter to train and a sentence saying where its A comes from. */
+    record Built(LoraAdapter adapter, String aSource, Long seed, Path aFrom) {}
+
+    static Built buildAdapter(Request req, LlamaConfig mc) {
+        if (req.initAdapter() != null) {
+            LoraAdapter a = LoraAdapter.load(req.initAdapter());
+            a.checkAgainst(mc);
+            if (a.embedTokens() != null || a.lmHead() != null)
+                throw new LoriException(req.initAdapter() + ": adapters that also replace embed_tokens/lm_head cannot be trained here");
+            return new Built(a, "and B from " + req.initAdapter(), recordedSeed(req.initAdapter()), req.initAdapter());
+        }
+        int rank = req.rank() != null ? req.rank() : DEFAULT_RANK;
+        double alpha = req.alpha() != null ? req.alpha() : DEFAULT_ALPHA;
+        List<String> targets = req.targets() != null ? req.targets() : AdapterConfig.LLAMA_PROJECTIONS;
+        boolean rslora = req.rslora();
+        Path source = req.mask() == null ? null : maskSource(req.mask());
+        if (req.config().method() == TrainConfig.Method.LORI_S && req.seed() == null && source != null) {
+            // upstream re-initialises A in the LoRI-S run from torch's unseeded (fixed default) generator, which draws
+            // the same A as the LoRI-D run did; taking that A directly gives the same adapter for any origin
+            LoraAdapter src = LoraAdapter.load(source);
+            src.checkAgainst(mc);
+            AdapterConfig sc = src.config();
+            if (req.rank() != null && req.rank() != sc.r() || req.alpha() != null && req.alpha() != sc.loraAlpha()
+                    || req.targets() != null && !sameTargets(req.targets(), sc.targetModules()))
+                throw new LoriException("--rank/--alpha/--targets differ from " + source + ", the LoRI-D adapter the mask came from"
+                        + " (r " + sc.r() + ", alpha " + sc.loraAlpha() + ", targets " + sc.targetModules() + "); drop them, or pass --seed for a fresh A");
+            List<LoraAdapter.Module> mods = new ArrayList<>();
+            for (LoraAdapter.Module m : src.modules().values())
+                mods.add(new LoraAdapter.Module(m.name(), m.layer(), m.proj(), m.r(), m.in(), m.out(), m.alpha(), m.scaling(),
+                        m.a().clone(), new float[m.b().length]));
+            Long seed = recordedSeed(source);
+            return new Built(src.with(sc, mods), "copied from " + source + " (the LoRI-D run the mask came from"
+                    + (seed != null ? ", seed " + seed : "") + "), B = 0", seed, source);
+        }
+        long seed = req.seed() != null ? req.seed() : 0;
+        LoraAdapter a = LoraAdapter.createLoRI(mc, rank, alpha, targets, seed, rslora);
+        String note = "";
+        if (req.config().method() == TrainConfig.Method.LORI_S && req.seed() == null)
+            note = " (the mask's folder holds no LoRI-D adapter to take A from; pass --seed of the LoRI-D run)";
+        return new Built(a, "fresh from seed " + seed + ", B = 0" + note, seed, null);
+    }
+
+    private static boolean sameTargets(List<String> a, List<String> b) {
+        return b != null && new java.util.HashSet<>(a).equals(new java.util.HashSet<>(b));
+    }
+
+    /** LoRI's layout is ADAPTER/masks/S_mask.pt: the adapter two levels up, if it is one. */
+    static Path maskSource(Path mask) {
+        Path dir = mask.toAbsolutePath().getParent();
+        if (dir == null || !dir.getFileName().toString().equals("masks")) return null;
+        Path adapter = dir.getParent();
+        return adapter != null && Files.isRegularFile(adapter.resolve(AdapterConfig.FILE_NAME)) ? adapter : null;
+    }
+
+    /** The A seed written in an adapter folder's training_args.json, if any. */
+    static Long recordedSeed(Path adapterDir) {
+        Path f = adapterDir.resolve(ARGS_FILE);
+        if (!Files.isRegularFile(f)) return null;
+        JsonNode n = Json.read(f).get("a_seed");
+        return n != null && n.isIntegralNumber() ? n.asLong() : null;
+    }
+
+    private static ObjectNode runArgs(Request req, Built built, TrainingData data, long trainable, long lora, LlamaConfig mc) {
+        TrainConfig c = req.config();
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("tool", "lori4j");
+        o.put("method", c.method().id());
+        o.put("model", req.modelDir().toString());
+        ArrayNode files = o.putArray("data");
+        for (Path p : req.dataFiles()) files.add(p.toString());
+        o.put("examples", data.size());
+        o.put("tokens", data.stats().tokens());
+        o.put("init_adapter", req.initAdapter() == null ? null : req.initAdapter().toString());
+        o.put("mask", req.mask() == null ? null : req.mask().toString());
+        o.put("a_init", built.aSource());
+        if (built.seed() != null) o.put("a_seed", built.seed()); else o.putNull("a_seed");
+        AdapterConfig ac = built.adapter().config();
+        o.put("rank", ac.r());
+        o.put("alpha", ac.loraAlpha());
+        o.put("use_rslora", ac.useRslora());
+        ArrayNode t = o.putArray("targets");
+        if (ac.targetModules() != null) ac.targetModules().forEach(t::add);
+        o.put("lr", c.lr());
+        o.put("epochs", c.epochs());
+        o.put("max_steps", c.maxSteps());
+        o.put("batch_size", c.batchSize());
+        o.put("micro_batch_size", c.microBatchSize());
+        o.put("gradient_accumulation_steps", c.microBatches());
+        o.put("accumulation", c.accumulation().name().toLowerCase(Locale.ROOT));
+        o.put("warmup_steps", c.warmupSteps());
+        o.put("max_grad_norm", c.maxGradNorm());
+        o.put("clip", c.clip().name().toLowerCase(Locale.ROOT));
+        o.put("adam_beta1", c.adam().beta1());
+        o.put("adam_beta2", c.adam().beta2());
+        o.put("adam_eps", c.adam().eps());
+        o.put("weight_decay", c.adam().weightDecay());
+        o.put("data_seed", c.seed());
+        o.put("shuffle", c.shuffle());
+        o.put("max_length", req.data().maxLength());
+        o.put("max_prompt_length", req.data().maxPromptLength());
+        o.put("add_bos", req.data().addBos());
+        o.put("trainable_parameters", trainable);
+        o.put("lora_parameters", lora);
+        o.put("base_parameters", mc.parameterCount());
+        return o;
+    }
+
+    /** Fields that must be equal for a resumed run to continue the interrupted one exactly. */
+    private static final List<String> RESUME_KEYS = List.of("method", "data", "examples", "tokens", "init_adapter", "mask",
+            "rank", "alpha", "use_rslora", "targets", "batch_size", "micro_batch_size", "accumulation", "data_seed", "shuffle",
+            "max_length", "max_prompt_length", "add_bos", "a_init", "weight_decay", "adam_beta1", "adam_beta2", "adam_eps");
+
+    private static void checkResumable(JsonNode saved, JsonNode now, Path out) {
+        if (saved == null || saved.isNull()) return;
+        for (String k : RESUME_KEYS) {
+            JsonNode a = saved.get(k), b = now.get(k);
+            if (a != null && (b == null || !a.toString().equals(b.toString())))
+                throw new LoriException(out.resolve(TrainState.DIR) + ": cannot resume, " + k + " was " + a + " and is now " + b
+                        + " (repeat the interrupted command with --resume)");
+        }
+    }
+}

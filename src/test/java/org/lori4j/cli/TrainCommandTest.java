@@ -1,0 +1,159 @@
+package org.lori4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.TestPaths;
+import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.adapter.Masks;
+import org.lori4j.io.Json;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code lori train} through Main against the torch reference of src/test/python/make_train_fixtures.py
+ * (LoRI's step semantics on a tiny Llama, float64): B (and A for LoRA) within 1e-3 relative error,
+ * masks and continual learning bit-exact outside the trained entries, resume equal to an uninterrupted run.
+ */
+class TrainCommandTest {
+    static final Path FIX = TestPaths.fixture("train");
+
+    static TextCommandsTest.Result lori(String... args) { return TextCommandsTest.lori(args); }
+
+    static String f(String name) { return FIX.resolve(name).toString(); }
+
+    static String[] args(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--model", f("model"), "--out", out.toString(), "--warmup", "2", "--lr", "1e-2", "--no-shuffle"));
+        a.addAll(List.of(extra));
+        if (!a.contains("--batch-size")) a.addAll(List.of("--batch-size", "4", "--micro-batch-size", "2"));
+        return a.toArray(String[]::new);
+    }
+
+    static double relErr(LoraAdapter got, LoraAdapter want, boolean a) {
+        double num = 0, den = 0;
+        for (LoraAdapter.Module m : want.modules().values()) {
+            float[] w = a ? m.a() : m.b(), g = a ? got.module(m.name()).a() : got.module(m.name()).b();
+            for (int i = 0; i < w.length; i++) { num += Math.pow(g[i] - w[i], 2); den += (double) w[i] * w[i]; }
+        }
+        return Math.sqrt(num / den);
+    }
+
+    @Test
+    void loriDMatchesTheTorchReference(@TempDir Path out) throws IOException {
+        TextCommandsTest.Result r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"),
+                "--steps", "4", "--max-grad-norm", "1.0"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out), init = LoraAdapter.load(FIX.resolve("init"));
+        assertTrue(relErr(got, LoraAdapter.load(FIX.resolve("lorid")), false) < 1e-3);
+        for (LoraAdapter.Module m : init.modules().values()) assertArrayEquals(m.a(), got.module(m.name()).a(), 0f);
+        assertEquals(4, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        JsonNode ta = Json.read(out.resolve("training_args.json"));
+        assertEquals("lori-d", ta.get("method").asText());
+        // LoRI-D trains every B entry: r * sum of output widths = 4 * 2 layers * (32+16+16+32+48+48+32)
+        assertEquals(4 * 2 * 224, ta.get("trainable_parameters").asLong());
+        assertTrue(r.out().contains("step 4/4"), r.out());
+        assertTrue(Files.isRegularFile(out.resolve("training_state/state.json")));
+    }
+
+    @Test
+    void loriSFromTheUpstreamPtMaskTakesTheLoriDAAndMatchesTorch(@TempDir Path out) {
+        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data.jsonl"), "--mask", f("lorid/masks/0.5_mask.pt"),
+                "--accumulation", "reference", "--steps", "4", "--max-grad-norm", "0.8"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out), lorid = LoraAdapter.load(FIX.resolve("lorid"));
+        assertTrue(relErr(got, LoraAdapter.load(FIX.resolve("expected/lori-s")), false) < 1e-3);
+        Map<String, Masks.Mask> mask = Masks.read(FIX.resolve("lorid/masks/0.5_mask.pt"));
+        long kept = 0;
+        for (LoraAdapter.Module m : got.modules().values()) {
+            assertArrayEquals(lorid.module(m.name()).a(), m.a(), 0f, "A copied from the mask's LoRI-D adapter, unchanged");
+            boolean[] keep = mask.get(m.keyB()).keep();
+            for (int i = 0; i < keep.length; i++) {
+                if (keep[i]) kept++;
+                else assertEquals(0, Float.floatToRawIntBits(m.b()[i]), m.name());
+            }
+        }
+        // LoRI-S trains exactly the mask's entries (half of B here, so a quarter of LoRA's A+B)
+        assertEquals(kept, Json.read(out.resolve("training_args.json")).get("trainable_parameters").asLong());
+        assertTrue(r.out().contains("copied from"), r.out());
+    }
+
+    @Test
+    void loraTrainsAAndBLikeTorch(@TempDir Path out) {
+        TextCommandsTest.Result r = lori(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
+                "--steps", "4", "--max-grad-norm", "1.0"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out), want = LoraAdapter.load(FIX.resolve("expected/lora"));
+        assertTrue(relErr(got, want, false) < 1e-3);
+        assertTrue(relErr(got, want, true) < 1e-3);
+    }
+
+    @Test
+    void continualLoriSKeepsTaskOneOutsideTheNewMask(@TempDir Path out) {
+        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data2.jsonl"), "--init-adapter", f("lorid"),
+                "--mask", f("continual_mask.safetensors"), "--steps", "3", "--max-grad-norm", "0.5"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out), before = LoraAdapter.load(FIX.resolve("lorid"));
+        assertTrue(relErr(got, LoraAdapter.load(FIX.resolve("expected/continual")), false) < 1e-3);
+        Map<String, Masks.Mask> mask = Masks.read(FIX.resolve("continual_mask.safetensors"));
+        for (LoraAdapter.Module m : got.modules().values()) {
+            float[] b0 = before.module(m.name()).b();
+            boolean[] keep = mask.get(m.keyB()).keep();
+            for (int i = 0; i < keep.length; i++)
+                if (!keep[i]) assertEquals(Float.floatToRawIntBits(b0[i]), Float.floatToRawIntBits(m.b()[i]), m.name());
+            assertArrayEquals(before.module(m.name()).a(), m.a(), 0f);
+        }
+    }
+
+    @Test
+    void resumeAfterAKillEqualsAnUninterruptedRun(@TempDir Path full, @TempDir Path killed) throws IOException {
+        String[] common = {"--method", "lori-d", "--data", f("data.jsonl"), "--rank", "4", "--alpha", "8", "--seed", "3",
+                "--steps", "5", "--batch-size", "2", "--micro-batch-size", "1", "--save-every", "2"};
+        List<String> shuffled = new ArrayList<>(List.of(args(full, common)));
+        shuffled.remove("--no-shuffle");
+        TextCommandsTest.Result r0 = lori(shuffled.toArray(String[]::new));
+        assertEquals(0, r0.code(), r0.err());
+        List<String> k = new ArrayList<>(List.of(args(killed, common)));
+        k.remove("--no-shuffle");
+        k.addAll(List.of("--stop-after", "3"));
+        TextCommandsTest.Result r = lori(k.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("stopped after 3 of 5"), r.out());
+        TextCommandsTest.Result again = lori(k.subList(0, k.size() - 2).toArray(String[]::new));
+        assertEquals(2, again.code(), "a non-empty --out needs --resume");
+        assertTrue(again.err().contains("--resume"), again.err());
+        k = new ArrayList<>(k.subList(0, k.size() - 2));
+        k.add("--resume");
+        r = lori(k.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("resuming after step 3"), r.out());
+        assertArrayEquals(Files.readAllBytes(full.resolve("adapter_model.safetensors")), Files.readAllBytes(killed.resolve("adapter_model.safetensors")));
+        assertEquals(Files.readAllLines(full.resolve("metrics.jsonl")).size(), Files.readAllLines(killed.resolve("metrics.jsonl")).size());
+        // resuming with another batch size is refused
+        List<String> bad = new ArrayList<>(k);
+        bad.set(bad.indexOf("--micro-batch-size") + 1, "2");
+        TextCommandsTest.Result rb = lori(bad.toArray(String[]::new));
+        assertEquals(2, rb.code());
+        assertTrue(rb.err().contains("micro_batch_size"), rb.err());
+    }
+
+    @Test
+    void badCombinationsAreOneLineErrors(@TempDir Path out) {
+        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data.jsonl")));
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: --method lori-s needs --mask"), r.err());
+        r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--batch-size", "3", "--micro-batch-size", "2"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--micro-batch-size 2 must divide --batch-size 3"), r.err());
+        r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"), "--rank", "8"));
+        assertEquals(2, r.code());
+        r = lori(args(out, "--method", "lori-d", "--data", f("missing.jsonl")));
+        assertEquals(2, r.code(), r.err());
+    }
+}
