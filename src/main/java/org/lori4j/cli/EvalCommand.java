@@ -2,6 +2,7 @@ package org.lori4j.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.eval.Decoding;
 import org.lori4j.eval.EvalInputs;
 import org.lori4j.eval.EvalTask;
@@ -30,7 +31,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.List;
 
 /** {@code lori eval}: score a model (with adapters) on HEx-PHI, GSM8K, the commonsense tasks, HumanEval; or compare runs. */
@@ -50,11 +50,8 @@ public final class EvalCommand implements Runnable {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = "--adapter", paramLabel = "DIR[:W]", description = "PEFT adapter folder with optional weight (repeatable)")
-    List<String> adapters = new ArrayList<>();
-
-    @Option(names = "--merge", description = "merge the adapters into the base weights before evaluating")
-    boolean merge;
+    @Mixin
+    AdapterOptions adapterOptions;
 
     @Option(names = "--task", paramLabel = "T", description = "task name (see above)")
     String task;
@@ -148,7 +145,6 @@ public final class EvalCommand implements Runnable {
         int maxLen = humaneval && !spec.commandLine().getParseResult().hasMatchedOption("--max-length") ? 0 : maxLength;
         ScoreOn on = ScoreOn.parse(scoreOn);
         int workers = execWorkers != null ? execWorkers : Runtime.getRuntime().availableProcessors();
-        if (!adapters.isEmpty() || merge) throw new LoriException("--adapter/--merge: adapters are not available in this build yet");
         Path model = modelOption.resolve();
         Path outDir = out != null ? out : Path.of("eval-" + task + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
 
@@ -179,12 +175,21 @@ public final class EvalCommand implements Runnable {
         m.put("path", model.toAbsolutePath().normalize().toString());
         ObjectNode mw = m.putObject("weights_sha256");
         WeightHashes.of(model).forEach(mw::put);
-        meta.putArray("adapters");
-        meta.put("merge", merge);
+        ArrayNode ad = meta.putArray("adapters");
+        for (String a : adapterOptions.adapters) {
+            AdapterSpec spec = AdapterSpec.parse(a);
+            ObjectNode o = ad.addObject();
+            o.put("path", spec.dir().toAbsolutePath().normalize().toString());
+            o.put("weight", spec.weight());
+            ObjectNode w = o.putObject("weights_sha256");
+            WeightHashes.of(spec.dir()).forEach(w::put);
+        }
+        meta.put("merge", adapterOptions.merge);
 
         Evaluator.Settings settings = new Evaluator.Settings(batchSize, decoding, n, seed, on, workers);
         new ModelTextGenerator.Options(addBos, maxLen, maxPromptLength, List.of()); // validates before loading
         try (Tokenizer tok = Tokenizer.load(model); LlamaModel lm = LlamaModel.load(model)) {
+            adapterOptions.apply(lm);
             List<Integer> stop = GenerationConfig.load(model).eosTokenIds();
             if (stop.isEmpty()) stop = lm.config().eosTokenIds();
             if (stop.isEmpty()) stop = tok.eosIds();
