@@ -269,6 +269,26 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 int kc = Math.min(KC, kTotal - k0);
                 src.pack(k0, kc, j0, buf);
                 boolean load = accumulate || k0 > 0;
+                if (nr <= L) {
+                    // Narrow block (LoRA rank 16, or the last columns): an MR x L tile wastes no lanes.
+                    for (int t = t0; t < t1; t++) {
+                        int i0 = t * MR;
+                        int mr = Math.min(MR, m - i0);
+                        int aBase = aOff + i0 * ars + k0 * acs;
+                        int cBase = cOff + i0 * ldc + j0;
+                        if (mr == MR && nr == L) {
+                            kernelNarrow(a, aBase, ars, acs, mr, buf, kc, c, cBase, ldc, alpha, load);
+                        } else {
+                            kernelNarrow(a, aBase, ars, acs, mr, buf, kc, tile, 0, L, alpha, false);
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr; j++) {
+                                    int ci = cBase + i * ldc + j;
+                                    c[ci] = load ? c[ci] + tile[i * L + j] : tile[i * L + j];
+                                }
+                        }
+                    }
+                    continue;
+                }
                 for (int t = t0; t < t1; t++) {
                     int i0 = t * MR;
                     int mr = Math.min(MR, m - i0);
@@ -377,6 +397,84 @@ public final class VectorMatmulBackend implements MatmulBackend {
             c61.mul(al).intoArray(c, q6 + L);
             c70.mul(al).intoArray(c, q7);
             c71.mul(al).intoArray(c, q7 + L);
+        }
+    }
+
+    /**
+     * The narrow register tile: C[MR, L] (+)= alpha · A[MR, kc] · Bp[kc, 0:L] (the first vector
+     * of each packed row), with k unrolled by two into separate accumulators so 16 independent
+     * FMA chains hide the latency while only MR = 8 rows of A are streamed (16 rows 8 KiB apart
+     * would alias in L1). Rows past mr repeat row mr-1. One method, like {@link #kernel}.
+     */
+    private static void kernelNarrow(float[] a, int aBase, int ars, int acs, int mr, float[] b, int kc,
+                                     float[] c, int cBase, int ldc, float alpha, boolean load) {
+        int r0 = aBase;
+        int r1 = aBase + Math.min(1, mr - 1) * ars;
+        int r2 = aBase + Math.min(2, mr - 1) * ars;
+        int r3 = aBase + Math.min(3, mr - 1) * ars;
+        int r4 = aBase + Math.min(4, mr - 1) * ars;
+        int r5 = aBase + Math.min(5, mr - 1) * ars;
+        int r6 = aBase + Math.min(6, mr - 1) * ars;
+        int r7 = aBase + Math.min(7, mr - 1) * ars;
+        FloatVector c0 = FloatVector.zero(F), d0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F), d2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F), d4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F), d5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F), d6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F), d7 = FloatVector.zero(F);
+        int kk = 0, bi = 0, ak = 0;
+        for (; kk < kc - 1; kk += 2, bi += 2 * NR, ak += 2 * acs) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            FloatVector b1 = FloatVector.fromArray(F, b, bi + NR);
+            c0 = FloatVector.broadcast(F, a[r0 + ak]).fma(b0, c0);
+            d0 = FloatVector.broadcast(F, a[r0 + ak + acs]).fma(b1, d0);
+            c1 = FloatVector.broadcast(F, a[r1 + ak]).fma(b0, c1);
+            d1 = FloatVector.broadcast(F, a[r1 + ak + acs]).fma(b1, d1);
+            c2 = FloatVector.broadcast(F, a[r2 + ak]).fma(b0, c2);
+            d2 = FloatVector.broadcast(F, a[r2 + ak + acs]).fma(b1, d2);
+            c3 = FloatVector.broadcast(F, a[r3 + ak]).fma(b0, c3);
+            d3 = FloatVector.broadcast(F, a[r3 + ak + acs]).fma(b1, d3);
+            c4 = FloatVector.broadcast(F, a[r4 + ak]).fma(b0, c4);
+            d4 = FloatVector.broadcast(F, a[r4 + ak + acs]).fma(b1, d4);
+            c5 = FloatVector.broadcast(F, a[r5 + ak]).fma(b0, c5);
+            d5 = FloatVector.broadcast(F, a[r5 + ak + acs]).fma(b1, d5);
+            c6 = FloatVector.broadcast(F, a[r6 + ak]).fma(b0, c6);
+            d6 = FloatVector.broadcast(F, a[r6 + ak + acs]).fma(b1, d6);
+            c7 = FloatVector.broadcast(F, a[r7 + ak]).fma(b0, c7);
+            d7 = FloatVector.broadcast(F, a[r7 + ak + acs]).fma(b1, d7);
+        }
+        if (kk < kc) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            c0 = FloatVector.broadcast(F, a[r0 + ak]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[r1 + ak]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[r2 + ak]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[r3 + ak]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, a[r4 + ak]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, a[r5 + ak]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, a[r6 + ak]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, a[r7 + ak]).fma(b0, c7);
+        }
+        FloatVector al = FloatVector.broadcast(F, alpha);
+        if (load) {
+            c0.add(d0).fma(al, FloatVector.fromArray(F, c, cBase + 0 * ldc)).intoArray(c, cBase + 0 * ldc);
+            c1.add(d1).fma(al, FloatVector.fromArray(F, c, cBase + 1 * ldc)).intoArray(c, cBase + 1 * ldc);
+            c2.add(d2).fma(al, FloatVector.fromArray(F, c, cBase + 2 * ldc)).intoArray(c, cBase + 2 * ldc);
+            c3.add(d3).fma(al, FloatVector.fromArray(F, c, cBase + 3 * ldc)).intoArray(c, cBase + 3 * ldc);
+            c4.add(d4).fma(al, FloatVector.fromArray(F, c, cBase + 4 * ldc)).intoArray(c, cBase + 4 * ldc);
+            c5.add(d5).fma(al, FloatVector.fromArray(F, c, cBase + 5 * ldc)).intoArray(c, cBase + 5 * ldc);
+            c6.add(d6).fma(al, FloatVector.fromArray(F, c, cBase + 6 * ldc)).intoArray(c, cBase + 6 * ldc);
+            c7.add(d7).fma(al, FloatVector.fromArray(F, c, cBase + 7 * ldc)).intoArray(c, cBase + 7 * ldc);
+        } else {
+            c0.add(d0).mul(al).intoArray(c, cBase + 0 * ldc);
+            c1.add(d1).mul(al).intoArray(c, cBase + 1 * ldc);
+            c2.add(d2).mul(al).intoArray(c, cBase + 2 * ldc);
+            c3.add(d3).mul(al).intoArray(c, cBase + 3 * ldc);
+            c4.add(d4).mul(al).intoArray(c, cBase + 4 * ldc);
+            c5.add(d5).mul(al).intoArray(c, cBase + 5 * ldc);
+            c6.add(d6).mul(al).intoArray(c, cBase + 6 * ldc);
+            c7.add(d7).mul(al).intoArray(c, cBase + 7 * ldc);
         }
     }
 

@@ -1,6 +1,5 @@
 package org.lori4j.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -58,7 +57,7 @@ public final class Weight {
         if (r > Integer.MAX_VALUE || c > Integer.MAX_VALUE || r * c > Integer.MAX_VALUE - 64)
             throw new LoriException("weight " + t + ": too large (more than 2^31 elements)");
         int rows = (int) r, cols = (int) c;
-        MemorySegment dst = Arena.ofAuto().allocate(Math.max(1, r * c * d.bytes()), 64);
+        MemorySegment dst = NativeMemory.allocate(r * c * d.bytes());
         Weight w = new Weight(d, rows, cols, dst);
         w.packFrom(t.data());
         return w;

@@ -118,7 +118,7 @@ class MatMulTest {
     @Test
     void gemmMatchesReferenceInAllTransposeModes() {
         int[][] mkn = {{1, 1, 1}, {3, 5, 7}, {8, 16, 32}, {9, 33, 17}, {33, 64, 16}, {64, 16, 100},
-                {16, 300, 48}, {100, 37, 129}, {130, 64, 64}};
+                {16, 300, 48}, {100, 37, 129}, {130, 64, 64}, {40, 601, 16}, {24, 75, 8}};
         for (int[] d : mkn)
             for (int mode = 0; mode < 8; mode++) {
                 int m = d[0], k = d[1], nn = d[2];
