@@ -34,7 +34,7 @@ public final class KernelBench {
         public static final Shape TINYLLAMA = new Shape("TinyLlama-1.1B", 2048, 256, 5632, 32000, 22);
 
         /** The [out, in] shapes of one layer's seven projections. */
-        int[][] layerMatrices() {
+        public int[][] layerMatrices() {
             return new int[][] {{hidden, hidden}, {kvDim, hidden}, {kvDim, hidden}, {hidden, hidden},
                     {ffn, hidden}, {ffn, hidden}, {hidden, ffn}};
         }
@@ -156,7 +156,8 @@ public final class KernelBench {
         return new Stats(what, unit, rate[0], rate[rate.length / 2], rate[rate.length - 1], rate.length);
     }
 
-    static float[] randomFloats(int n, long seed) {
+    /** n pseudo-random floats in [-1, 1), deterministic in seed. */
+    public static float[] randomFloats(int n, long seed) {
         float[] a = new float[n];
         long s = seed * 0x9E3779B97F4A7C15L + 1;
         for (int i = 0; i < n; i++) {
@@ -167,7 +168,7 @@ public final class KernelBench {
     }
 
     /** A weight with small random values, generated straight into its stored dtype. */
-    static Weight randomWeight(DType dtype, int rows, int cols, long seed) {
+    public static Weight randomWeight(DType dtype, int rows, int cols, long seed) {
         long n = (long) rows * cols;
         MemorySegment seg = Arena.ofAuto().allocate(n * dtype.bytes(), 64);
         Parallel.forRange(rows, 16, (r0, r1) -> {

@@ -76,6 +76,25 @@ public final class MatMul {
         backend.gemm(c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, k, nn, transA, transB, alpha, accumulate);
     }
 
+    /**
+     * Compiles the kernels ahead of use: Vector-API code runs ~100x slower until C2 has compiled
+     * it, so the first token of a cold JVM can take seconds. Call it from a background thread
+     * while a model loads (it takes about a second of CPU); calling it is never required.
+     */
+    public static void warmUp() {
+        backend.warmUp();
+        float[] x = new float[300], y = new float[300], g = new float[300];
+        for (int i = 0; i < x.length; i++) x[i] = (i % 17) * 0.1f - 0.8f;
+        for (int r = 0; r < 1500; r++) {
+            Vec.rmsnorm(y, 0, x, 0, x, 1e-5f, 300);
+            System.arraycopy(x, 0, g, 0, 300);
+            Vec.softmaxInPlace(g, 0, 300);
+            Vec.siluMul(g, 0, x, 0, y, 0, 300);
+            Vec.axpy(y, 0, 0.5f, g, 0, 300);
+            Vec.dot(x, 0, y, 0, 300);
+        }
+    }
+
     private static void checkRange(String name, float[] arr, int off, long len) {
         if (off < 0 || off + len > arr.length)
             throw new IndexOutOfBoundsException(name + ": need " + len + " floats from offset " + off

@@ -22,4 +22,7 @@ public interface MatmulBackend {
      */
     void gemm(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
               int m, int k, int nn, boolean transA, boolean transB, float alpha, boolean accumulate);
+
+    /** Runs every code path on small inputs so the JIT compiles it before real work (optional). */
+    default void warmUp() {}
 }

@@ -70,6 +70,28 @@ public final class VectorMatmulBackend implements MatmulBackend {
         drive(m, k, nn, a, aOff, ars, acs, src, c, cOff, ldc, alpha, accumulate);
     }
 
+    @Override
+    public void warmUp() {
+        // Enough calls and loop trips for C2 (tier 4) to compile each kernel and the drivers.
+        for (DType dt : new DType[] {DType.BF16, DType.F32, DType.F16}) {
+            Weight w = KernelBench.randomWeight(dt, 4 * NR + 3, 300, 1);
+            float[] x = KernelBench.randomFloats(24 * 300, 2), y = new float[24 * (4 * NR + 3)];
+            for (int r = 0; r < 120; r++) {
+                forward(y, 0, x, 0, 1, w);
+                forward(y, 0, x, 0, 24, w);
+                if (dt == DType.BF16 || r % 4 == 0) backwardInput(x, 0, y, 0, 24, w, r % 2 == 0);
+            }
+        }
+        float[] a = KernelBench.randomFloats(40 * 300, 3), b = KernelBench.randomFloats(300 * 80, 4);
+        float[] c = new float[40 * 80];
+        for (int r = 0; r < 80; r++) {
+            gemm(c, 0, 80, a, 0, 300, b, 0, 80, 40, 300, 80, false, false, 1f, false);
+            gemm(c, 0, 16, a, 0, 300, b, 0, 300, 40, 300, 16, false, true, 1f, true);
+            gemm(c, 0, 80, a, 0, 40, b, 0, 80, 40, 300, 80, true, false, 1f, false);
+            gemm(c, 0, 80, a, 0, 300, b, 0, 300, 2, 300, 80, false, true, 1f, false);
+        }
+    }
+
     // ------------------------------------------------------------------ GEMV (decode)
 
     /** y[out] = W x, parallel over panels; the tail rows form one extra unit of work. */
