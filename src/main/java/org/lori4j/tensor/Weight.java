@@ -142,20 +142,46 @@ public final class Weight {
             }
             return;
         }
-        for (int c = 0; c < cols; c++) dst[off + c] = get(r, c);
+        // A panel row is strided: element c sits NR elements after element c - 1.
+        long i = index(r, 0);
+        switch (dtype) {
+            case F32 -> {
+                for (int c = 0; c < cols; c++, i += NR) dst[off + c] = data.getAtIndex(Tensor.F32_LE, i);
+            }
+            case BF16 -> {
+                for (int c = 0; c < cols; c++, i += NR) dst[off + c] = Half.bf16ToF32(data.getAtIndex(Tensor.I16_LE, i));
+            }
+            default -> {
+                for (int c = 0; c < cols; c++, i += NR) dst[off + c] = Half.f16ToF32(data.getAtIndex(Tensor.I16_LE, i));
+            }
+        }
     }
 
     /** W as a row-major [rows, cols] tensor in the stored dtype (a fresh copy). */
     public Tensor toTensor() {
         Tensor t = Tensor.zeros(dtype, rows, cols);
         MemorySegment out = t.data();
-        boolean wide = dtype == DType.F32;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) {
-                long i = index(r, c), o = (long) r * cols + c;
-                if (wide) out.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, o, data.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i));
-                else out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, o, data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+        long esz = dtype.bytes();
+        long tailFrom = (long) panels * NR * cols;
+        if (tailFrom < (long) rows * cols)
+            MemorySegment.copy(data, tailFrom * esz, out, tailFrom * esz, ((long) rows * cols - tailFrom) * esz);
+        // The inverse of packFrom: each panel row is read at stride NR into a contiguous row.
+        Parallel.forRange(panels, 1, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                long pBase = (long) p * NR * cols;
+                for (int j = 0; j < NR; j++) {
+                    long dstRow = pBase + (long) j * cols;
+                    long src = pBase + slot(j);
+                    if (esz == 4) {
+                        for (int c = 0; c < cols; c++, src += NR)
+                            out.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, dstRow + c, data.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, src));
+                    } else {
+                        for (int c = 0; c < cols; c++, src += NR)
+                            out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, dstRow + c, data.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, src));
+                    }
+                }
             }
+        });
         return t;
     }
 
