@@ -183,7 +183,7 @@ public final class PythonSandbox {
     }
 
     /** A path, or the first executable of that name on PATH; null when none. */
-    static Path resolve(String name) {
+    public static Path resolve(String name) {
         if (name.contains("/")) {
             Path p = Path.of(name);
             return Files.isExecutable(p) ? p.toAbsolutePath() : null;

@@ -120,4 +120,28 @@ class EvalEndToEndTest {
         it.forEachRemaining(l::add);
         return l;
     }
+
+    @Test
+    void humanevalOnTheEmbeddedModelExecutesEverySample(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.lori4j.eval.PythonSandbox.resolve("python3") != null, "python3 not installed");
+        Path out = tmp.resolve("he");
+        var r = TextCommandsTest.lori("eval", "--task", "humaneval", "--data", TestPaths.fixture("eval").resolve("humaneval_mini.jsonl").toString(),
+                "--allow-code-execution", "--samples", "2", "--max-new-tokens", "6", "--batch-size", "3", "--exec-timeout", "20",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode results = Json.read(out.resolve("results.json"));
+        JsonNode task = results.get("results").get(0);
+        assertEquals(3, task.get("n").asInt());
+        assertEquals(2, task.get("samples").asInt());
+        assertTrue(task.get("pass_at_k").has("pass@1"));
+        assertTrue(results.get("settings").get("bos").asBoolean());
+        assertEquals(0, results.get("settings").get("max_length").asInt());
+        List<JsonNode> gens = lines(out.resolve("generations.jsonl"));
+        assertEquals(6, gens.size());
+        // a story model writes no Python: every sample fails, with the reason recorded
+        for (JsonNode g : gens) {
+            assertFalse(g.get("correct").asBoolean());
+            assertTrue(g.get("note").asText().startsWith("failed: ") || g.get("note").asText().startsWith("violation: "), g.toString());
+        }
+    }
 }
