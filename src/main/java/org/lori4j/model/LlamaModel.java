@@ -2,6 +2,7 @@ package org.lori4j.model;
 
 import org.lori4j.io.LoriException;
 import org.lori4j.io.TensorStore;
+import org.lori4j.tensor.Convert;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Tensor;
@@ -60,16 +61,17 @@ public final class LlamaModel implements AutoCloseable {
     private final Layer[] layers;
     private final float[] finalNorm;          // model.norm [C]
     private final RopeFrequencies rope;
+    private final boolean loadedTied;         // tie_word_embeddings as loaded: replaceEmbeddings(e, null) re-ties
     private volatile LlamaConfig config;
-    private volatile Tensor embedTokens;      // [V, C]
-    private volatile Weight embedRows;        // the same tensor, read row by row for the lookup
-    private volatile Weight lmHead;           // [V, C]; the embedding when tied
+    private volatile Tensor embedTokens;      // [V, C], read in place (memory-mapped) row by row for the lookup
+    private volatile Weight lmHead;           // [V, C]; a packed copy of the embedding when tied
     private int maxRowsPerStep = MAX_ROWS_PER_STEP;  // longer inputs run in chunks, exactly as if fed piecewise
 
     private LlamaModel(LlamaConfig config, TensorStore store, Map<String, Tensor> t) {
         this.config = config;
         this.store = store;
         this.rope = RopeFrequencies.of(config);
+        this.loadedTied = config.tieWordEmbeddings();
         this.layers = new Layer[config.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";
@@ -82,8 +84,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         this.finalNorm = floats(t, "model.norm.weight");
         this.embedTokens = t.get("model.embed_tokens.weight");
-        this.embedRows = Weight.of(embedTokens);
-        this.lmHead = config.tieWordEmbeddings() ? embedRows : Weight.of(t.get("lm_head.weight"));
+        this.lmHead = Weight.of(config.tieWordEmbeddings() ? embedTokens : t.get("lm_head.weight"));
     }
 
     /** Loads config.json and the safetensors weights of a Hugging Face model folder; shapes are checked. */
@@ -147,9 +148,10 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Replaces the token embedding and, if given, the output projection (adapters that train
-     * embed_tokens / lm_head, possibly with added tokens). With {@code lmHeadOrNull} null a tied
-     * model keeps sharing the new embedding, and an untied one keeps its lm_head, which then
-     * must match the new vocabulary size. Not to be called while a forward pass runs.
+     * embed_tokens / lm_head, possibly with added tokens). With {@code lmHeadOrNull} null a model
+     * loaded with tied embeddings shares the new embedding again, and an untied one keeps its
+     * current lm_head, which then must match the new vocabulary size. Not to be called while a
+     * forward pass runs.
      */
     public synchronized void replaceEmbeddings(Tensor embed, Tensor lmHeadOrNull) {
         LlamaConfig c = config;
@@ -162,7 +164,7 @@ public final class LlamaModel implements AutoCloseable {
                 throw new LoriException("lm_head: shape " + Arrays.toString(lmHeadOrNull.shape()) + " differs from embed_tokens "
                         + Arrays.toString(embed.shape()));
             head = Weight.of(lmHeadOrNull);
-        } else if (c.tieWordEmbeddings()) {
+        } else if (loadedTied) {
             head = null;
         } else {
             if (lmHead.rows() != vocab)
@@ -170,13 +172,12 @@ public final class LlamaModel implements AutoCloseable {
                         + "; the adapter must ship lm_head too");
             head = lmHead;
         }
-        Weight rows = Weight.of(embed);
+        Weight tied = head == null ? Weight.of(embed) : null;
         embedTokens = embed;
-        embedRows = rows;
-        lmHead = head == null ? rows : head;
+        lmHead = head == null ? tied : head;
         config = new LlamaConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), c.numLayers(), c.numHeads(),
                 c.numKvHeads(), c.headDim(), vocab, c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(),
-                c.maxPositionEmbeddings(), c.tieWordEmbeddings() && lmHeadOrNull == null, c.bosTokenId(),
+                c.maxPositionEmbeddings(), loadedTied && lmHeadOrNull == null, c.bosTokenId(),
                 c.eosTokenIds(), c.torchDtype(), c.attentionBias());
     }
 
@@ -270,14 +271,14 @@ public final class LlamaModel implements AutoCloseable {
         int[] pos = ws.pos;
         float[] x = ws.x, h = ws.h, q = ws.q, k = ws.k, v = ws.v, att = ws.att, proj = ws.proj, gate = ws.gate, up = ws.up;
         float[] cos = ws.cos, sin = ws.sin;
-        Weight emb = embedRows;
+        Tensor emb = embedTokens;
         int r = 0;
         for (Segment s : segs) {
             int p0 = cache.length(s.seq());
             cache.ensureCapacity(s.seq(), p0 + s.count());
             for (int i = 0; i < s.count(); i++, r++) {
                 pos[r] = p0 + i;
-                emb.rowTo(s.tokens()[s.from() + i], x, r * C);
+                Convert.toF32(emb, (long) s.tokens()[s.from() + i] * C, x, r * C, C);
             }
         }
         rope.cosSin(pos, N, cos, sin);
