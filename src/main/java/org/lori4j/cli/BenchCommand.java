@@ -174,7 +174,7 @@ public final class BenchCommand implements Runnable {
                 if (line.startsWith("VmRSS:")) rss = line.substring(6).trim();
                 if (line.startsWith("VmHWM:")) hwm = line.substring(6).trim();
             }
-            return "resident memory: VmRSS " + rss + ", peak VmHWM " + hwm + " (mapped weight pages count once touched)";
+            return "resident memory: VmRSS " + rss + ", peak VmHWM " + hwm + " (weights " + "are held once, the files unmapped after loading)";
         } catch (IOException e) {
             return "resident memory: /proc/self/status unavailable";
         }

@@ -1,7 +1,10 @@
 package org.lori4j.model;
 
+import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Parallel;
 import org.lori4j.tensor.Vec;
+
+import java.util.Arrays;
 
 /**
  * Causal scaled-dot-product attention with grouped-query heads (GQA), as Hugging Face's eager
@@ -15,6 +18,9 @@ import org.lori4j.tensor.Vec;
  * attends to cached positions 0..P+t.
  */
 public final class Attention {
+    /** From this many query rows on, a head's scores and output are two GEMMs instead of row-by-row dot products. */
+    static final int GEMM_MIN_ROWS = 16;
+
     private Attention() {}
 
     /**
@@ -27,6 +33,10 @@ public final class Attention {
                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                int T, int P, int H, int KV, int D) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
+        if (T >= GEMM_MIN_ROWS) {
+            forwardGemm(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D);
+            return;
+        }
         int jobs = H * T;
         // Each job is one (head, query row): about 2*(P+t)*D multiply-adds.
         int minChunk = Math.max(1, 16384 / (2 * (P + T) * D + 1));
@@ -35,6 +45,32 @@ public final class Attention {
             for (int job = from; job < to; job++) {
                 int h = job / T, t = job % T;
                 head(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, h, t, scores);
+            }
+        });
+    }
+
+    /**
+     * The same result per head as two matrix products: S[T, P+T] = scale * Q_h K_h^T, a causal
+     * softmax per row (masked entries 0), then O_h = S V_h. The masked upper triangle is computed
+     * and discarded, which still beats T*(P+T) separate dot products by far (prefill).
+     */
+    static void forwardGemm(float[] out, int outOff, float[] att, int attOff,
+                            float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                            int T, int P, int H, int KV, int D) {
+        int S = P + T;
+        float scale = (float) (1.0 / Math.sqrt(D));
+        Parallel.forRange(H, 1, (h0, h1) -> {
+            float[] s = new float[T * S];
+            for (int h = h0; h < h1; h++) {
+                int kvh = h / (H / KV);
+                MatMul.gemm(s, 0, S, q, qOff + h * D, H * D, k, kOff + kvh * D, KV * D, T, D, S, false, true, scale, false);
+                for (int t = 0; t < T; t++) {
+                    int keys = P + t + 1;
+                    Vec.softmaxInPlace(s, t * S, keys);
+                    Arrays.fill(s, t * S + keys, (t + 1) * S, 0f);
+                }
+                MatMul.gemm(out, outOff + h * D, H * D, s, 0, S, v, vOff + kvh * D, KV * D, T, S, D, false, false, 1f, false);
+                if (att != null) System.arraycopy(s, 0, att, attOff + h * T * S, T * S);
             }
         });
     }

@@ -9,6 +9,7 @@ import org.lori4j.tensor.Tensor;
 import org.lori4j.tensor.Vec;
 import org.lori4j.tensor.Weight;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +18,8 @@ import java.util.Map;
 
 /**
  * A Llama-family decoder (Llama 1/2/3, Mistral, Qwen2) loaded from a Hugging Face folder with
- * its weights memory-mapped in their stored dtype, and its inference forward pass: full-sequence
+ * its weights in their stored dtype (projections repacked by {@link Weight}, the embedding copied as is; the
+ * mapped files are closed once loaded), and its inference forward pass: full-sequence
  * logits and a {@link KvCache} session API for batched generation where every sequence keeps its
  * own positions (no padding).
  *
@@ -57,7 +59,6 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    private final TensorStore store;          // owns the mapped files; null when built from tensors
     private final Layer[] layers;
     private final float[] finalNorm;          // model.norm [C]
     private final RopeFrequencies rope;
@@ -67,9 +68,8 @@ public final class LlamaModel implements AutoCloseable {
     private volatile Weight lmHead;           // [V, C]; a packed copy of the embedding when tied
     private int maxRowsPerStep = MAX_ROWS_PER_STEP;  // longer inputs run in chunks, exactly as if fed piecewise
 
-    private LlamaModel(LlamaConfig config, TensorStore store, Map<String, Tensor> t) {
+    private LlamaModel(LlamaConfig config, Map<String, Tensor> t, boolean copyEmbedding) {
         this.config = config;
-        this.store = store;
         this.rope = RopeFrequencies.of(config);
         this.loadedTied = config.tieWordEmbeddings();
         this.layers = new Layer[config.numLayers()];
@@ -83,20 +83,19 @@ public final class LlamaModel implements AutoCloseable {
                     linear(t, p + "mlp.gate_proj"), linear(t, p + "mlp.up_proj"), linear(t, p + "mlp.down_proj"));
         }
         this.finalNorm = floats(t, "model.norm.weight");
-        this.embedTokens = t.get("model.embed_tokens.weight");
+        Tensor embed = t.get("model.embed_tokens.weight");
+        this.embedTokens = copyEmbedding ? copyOf(embed) : embed;
         this.lmHead = Weight.of(config.tieWordEmbeddings() ? embedTokens : t.get("lm_head.weight"));
     }
 
     /** Loads config.json and the safetensors weights of a Hugging Face model folder; shapes are checked. */
     public static LlamaModel load(Path dir) {
         LlamaConfig config = LlamaConfig.load(dir);
-        TensorStore store = TensorStore.openModelDir(dir);
-        try {
+        // Everything the model keeps is copied out of the mapping (packed weights, the embedding, norms and biases
+        // as floats), so the files are unmapped here and resident memory holds the weights once.
+        try (TensorStore store = TensorStore.openModelDir(dir)) {
             config.checkShapes(store);
-            return new LlamaModel(config, store, store.tensors());
-        } catch (RuntimeException e) {
-            store.close();
-            throw e;
+            return new LlamaModel(config, store.tensors(), true);
         }
     }
 
@@ -109,7 +108,14 @@ public final class LlamaModel implements AutoCloseable {
                 throw new LoriException("tensor " + e.getKey() + " has shape " + Arrays.toString(t.shape())
                         + ", expected " + Arrays.toString(e.getValue()));
         }
-        return new LlamaModel(config, null, tensors);
+        return new LlamaModel(config, tensors, false);
+    }
+
+    /** The same tensor in fresh off-heap memory (GC-managed), so that the source mapping can be closed. */
+    private static Tensor copyOf(Tensor t) {
+        Tensor c = Tensor.zeros(t.dtype(), t.shape());
+        MemorySegment.copy(t.data(), 0, c.data(), 0, t.byteSize());
+        return c;
     }
 
     private static float[] floats(Map<String, Tensor> t, String name) {
@@ -346,10 +352,9 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** Unmaps the weight files (when loaded from a folder). */
+    /** Nothing to release explicitly (weights live in GC-managed memory); kept so models can be used in try-with-resources. */
     @Override
     public void close() {
-        if (store != null) store.close();
     }
 
     @Override

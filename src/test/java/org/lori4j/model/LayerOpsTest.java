@@ -67,7 +67,12 @@ class LayerOpsTest {
 
     @Test
     void attentionAgainstNaiveGqaWithCausalMask() {
-        int T = 3, P = 2, H = 4, KV = 2, D = 8;
+        attentionAgainstNaive(3, 2);                          // row-by-row path
+        attentionAgainstNaive(Attention.GEMM_MIN_ROWS + 3, 5); // GEMM path
+    }
+
+    private static void attentionAgainstNaive(int T, int P) {
+        int H = 4, KV = 2, D = 8;
         float[] q = random(T * H * D, 5), k = random((P + T) * KV * D, 6), v = random((P + T) * KV * D, 7);
         float[] out = new float[T * H * D], att = new float[H * T * (P + T)];
         Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, P, H, KV, D);
