@@ -1,11 +1,11 @@
 package org.lori4j.adapter;
 
-import org.lori4j.tensor.MatMul;
+import org.lori4j.tensor.Vec;
 import org.lori4j.tensor.Parallel;
 
 /**
  * The unmerged LoRA path of one projection, {@code y += w * s * (x A^T) B^T}, attached to a base
- * projection next to its frozen weight. Dense form: two GEMMs over the module's live A and B arrays
+ * projection next to its frozen weight. Dense form: two row-dot-product passes over the module's live A and B arrays
  * (a trainer's in-place updates of B are seen). Sparse form, for LoRI-S adapters whose B is mostly
  * zeros: B is snapshotted as CSR over its rows (per output feature, the nonzero rank columns and
  * values), so the second product costs n * nnz(B) instead of n * out * r.
@@ -61,18 +61,38 @@ public final class LoraDelta {
     public boolean isSparse() { return rowStart != null; }
     public float scale() { return scale; }
 
-    /** Adds this delta for the rows x[n, in] into y[n, out]. */
+    /** Multiply-adds per parallel chunk: below this a chunk is not worth a hand-off to another thread. */
+    private static final int CHUNK_WORK = 1 << 16;
+
+    /**
+     * Adds this delta for the rows x[n, in] into y[n, out]. Both products are row dot products
+     * (Vec.dot): A's rows and B's rows are each read once per call and reused across the n tokens,
+     * which for the thin shapes of LoRA (r << in, out) beats a general GEMM at every n measured.
+     */
     public void forward(float[] y, float[] x, int n) {
         int r = module.r(), in = module.in(), out = module.out();
+        float[] a = module.a();
         float[] t = new float[n * r];
         // t[n, r] = scale * x[n, in] A^T
-        MatMul.gemm(t, x, module.a(), n, in, r, false, true, scale, false);
+        Parallel.forRange(r, chunk(n * in), (j0, j1) -> {
+            for (int j = j0; j < j1; j++)
+                for (int i = 0; i < n; i++) t[i * r + j] = scale * Vec.dot(x, i * in, a, j * in, in);
+        });
         if (rowStart == null) {
             // y[n, out] += t[n, r] B^T
-            MatMul.gemm(y, t, module.b(), n, r, out, false, true, 1f, true);
+            float[] b = module.b();
+            Parallel.forRange(out, chunk(n * r), (o0, o1) -> {
+                for (int o = o0; o < o1; o++)
+                    for (int i = 0; i < n; i++) y[i * out + o] += Vec.dot(t, i * r, b, o * r, r);
+            });
         } else {
-            Parallel.forRange(out, Math.max(64, 16384 / Math.max(1, n)), (o0, o1) -> sparseRows(y, t, n, o0, o1));
+            long nnz = vals.length;
+            Parallel.forRange(out, chunk((int) Math.max(1, n * nnz / Math.max(1, out))), (o0, o1) -> sparseRows(y, t, n, o0, o1));
         }
+    }
+
+    private static int chunk(int workPerIndex) {
+        return Math.max(1, CHUNK_WORK / Math.max(1, workPerIndex));
     }
 
     /** y[i, o] += sum over the nonzeros (j, v) of row o of B: t[i, j] * v, for outputs [o0, o1). */
