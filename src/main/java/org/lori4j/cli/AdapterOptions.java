@@ -1,26 +1,58 @@
 package org.lori4j.cli;
 
+import org.lori4j.adapter.ActiveAdapters;
+import org.lori4j.adapter.AdapterSpec;
+import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
- * The {@code --adapter DIR[:W]} (repeatable) and {@code --merge} options of the commands that run a
- * model. Adapters are not wired yet: giving one is refused with a clear message.
+ * The {@code --adapter DIR[:W]} (repeatable), {@code --merge} and {@code --lora-b} options of the commands
+ * that run a model: adapters are applied unmerged (y = x W^T + sum w s (x A^T) B^T) or merged into the
+ * weights (W + w s B A, PEFT's merge order) before the model runs.
  */
 public final class AdapterOptions {
     @Option(names = "--adapter", paramLabel = "DIR[:W]",
-            description = "PEFT/LoRI adapter folder to apply, optionally with a weight W (repeatable)")
+            description = "PEFT/LoRI adapter folder to apply, optionally with a weight W (default 1; repeatable)")
     List<String> adapters = List.of();
 
     @Option(names = "--merge", description = "merge the adapters into the weights instead of applying them on the fly")
     boolean merge;
 
-    /** Applies the requested adapters to MODEL (none given: nothing happens). */
-    public void apply(LlamaModel model) {
-        if (!adapters.isEmpty()) throw new LoriException("--adapter: adapters are not supported yet");
-        if (merge) throw new LoriException("--merge needs at least one --adapter");
+    @Option(names = "--lora-b", defaultValue = "auto", paramLabel = "auto|dense|sparse",
+            description = "unmerged B representation: sparse (CSR) when at most half of B is nonzero (auto, default), or forced")
+    String loraB;
+
+    /** Applies the requested adapters to MODEL (none given: nothing happens); returns the unmerged set, or null. */
+    public ActiveAdapters apply(LlamaModel model) {
+        if (adapters.isEmpty()) {
+            if (merge) throw new LoriException("--merge needs at least one --adapter");
+            return null;
+        }
+        ActiveAdapters.Mode mode = switch (loraB.toLowerCase(Locale.ROOT)) {
+            case "auto" -> ActiveAdapters.Mode.AUTO;
+            case "dense" -> ActiveAdapters.Mode.DENSE;
+            case "sparse" -> ActiveAdapters.Mode.SPARSE;
+            default -> throw new LoriException("--lora-b: expected auto, dense or sparse, got '" + loraB + "'");
+        };
+        List<LoraAdapter> loaded = new ArrayList<>();
+        double[] weights = new double[adapters.size()];
+        for (int i = 0; i < adapters.size(); i++) {
+            AdapterSpec s = AdapterSpec.parse(adapters.get(i));
+            loaded.add(LoraAdapter.load(s.dir()));
+            weights[i] = s.weight();
+        }
+        if (merge) {
+            ActiveAdapters.mergeInto(model, loaded, weights);
+            return null;
+        }
+        ActiveAdapters active = new ActiveAdapters(model, mode);
+        for (int i = 0; i < loaded.size(); i++) active.add(loaded.get(i), weights[i]);
+        return active;
     }
 }

@@ -111,4 +111,45 @@ class AdapterCommandsTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.exists(tmp.resolve("out/model.safetensors")));
     }
+
+    private static float[] logitsOf(Path file) {
+        try (var f = org.lori4j.io.SafeTensors.read(file)) {
+            return f.get("logits").toFloatArray();
+        }
+    }
+
+    @Test
+    void logitsWithAdaptersUnmergedAndMerged(@TempDir Path tmp) {
+        String tokens = "1,5,9,13,2,40,7,63";
+        Path u = tmp.resolve("u.safetensors"), m = tmp.resolve("m.safetensors"), s = tmp.resolve("s.safetensors");
+        String[] ads = {"--adapter", f("lora_a") + ":0.7", "--adapter", f("lora_b") + ":1.3", "--adapter", f("lora_c")};
+        TextCommandsTest.Result r = lori(concat(new String[]{"logits", "--model", f("tiny"), "--tokens", tokens, "--out", u.toString()}, ads));
+        assertEquals(0, r.code(), r.err());
+        r = lori(concat(new String[]{"logits", "--model", f("tiny"), "--tokens", tokens, "--out", m.toString(), "--merge"}, ads));
+        assertEquals(0, r.code(), r.err());
+        r = lori("logits", "--model", f("tiny"), "--tokens", tokens, "--out", s.toString(), "--adapter", f("lori_s"), "--lora-b", "sparse");
+        assertEquals(0, r.code(), r.err());
+        float[] lu = logitsOf(u), lm = logitsOf(m), ls = logitsOf(s);
+        try (var ref = org.lori4j.io.SafeTensors.read(FIX.resolve("logits.safetensors"))) {
+            float[] multi = ref.get("multi").toFloatArray(), sparse = ref.get("lori_s").toFloatArray();
+            double max = 0;
+            for (float v : multi) max = Math.max(max, Math.abs(v));
+            for (int i = 0; i < multi.length; i++) {
+                assertEquals(multi[i], lu[i], 1e-5 * max, "unmerged " + i);
+                assertEquals(lu[i], lm[i], 1e-4 * max, "merged vs unmerged " + i);
+                assertEquals(sparse[i], ls[i], 1e-5 * max, "sparse " + i);
+            }
+        }
+        // an adapter for another architecture: the embedded stories260K (hidden 64) with the tiny model's adapter
+        r = lori("logits", "--tokens", "1,2", "--out", tmp.resolve("x.safetensors").toString(), "--adapter", f("lora_a"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("has shape"), r.err());
+        assertFalse(Files.exists(tmp.resolve("x.safetensors")));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
 }

@@ -90,7 +90,7 @@ class GenerateCommandsTest {
     void adaptersAndBadValuesAreRefusedWithOneLine() {
         TextCommandsTest.Result r = lori("generate", "--prompt", "x", "--adapter", "/tmp/nothing");
         assertEquals(2, r.code());
-        assertEquals("error: --adapter: adapters are not supported yet\n", r.err());
+        assertEquals("error: /tmp/nothing: adapter folder not found\n", r.err());
         r = lori("generate", "--prompt", "x", "--top-p", "1.5");
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("error: top-p"), r.err());
