@@ -1,11 +1,12 @@
 package org.lori4j.adapter;
 
+import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Vec;
 import org.lori4j.tensor.Parallel;
 
 /**
  * The unmerged LoRA path of one projection, {@code y += w * s * (x A^T) B^T}, attached to a base
- * projection next to its frozen weight. Dense form: two row-dot-product passes over the module's live A and B arrays
+ * projection next to its frozen weight. Dense form: two products over the module's live A and B arrays
  * (a trainer's in-place updates of B are seen). Sparse form, for LoRI-S adapters whose B is mostly
  * zeros: B is snapshotted as CSR over its rows (per output feature, the nonzero rank columns and
  * values), so the second product costs n * nnz(B) instead of n * out * r.
@@ -16,14 +17,16 @@ public final class LoraDelta {
 
     private final LoraAdapter.Module module;
     private final float scale;      // adapter weight * module scaling
+    private final int sparseMaxRows; // calls with at most this many rows use the CSR form
     private final int[] rowStart;   // CSR [out + 1], null when dense
-    private final int[] cols;       // CSR column (rank index) per nonzero
+    private final short[] cols;     // CSR column (rank index, r <= 32767) per nonzero: 2 bytes, as memory is the cost
     private final float[] vals;     // CSR value per nonzero
 
-    private LoraDelta(LoraAdapter.Module module, double weight, boolean sparse) {
+    private LoraDelta(LoraAdapter.Module module, double weight, int sparseMaxRows) {
         this.module = module;
         this.scale = (float) (weight * module.scaling());
-        if (!sparse) {
+        this.sparseMaxRows = sparseMaxRows;
+        if (sparseMaxRows <= 0) {
             rowStart = null; cols = null; vals = null;
             return;
         }
@@ -32,30 +35,37 @@ public final class LoraDelta {
         int nnz = 0;
         for (float v : b) if (v != 0f) nnz++;
         rowStart = new int[out + 1];
-        cols = new int[nnz];
+        if (r > Short.MAX_VALUE) throw new IllegalArgumentException("rank " + r + " too large for the sparse form");
+        cols = new short[nnz];
         vals = new float[nnz];
         int k = 0;
         for (int o = 0; o < out; o++) {
             rowStart[o] = k;
             for (int j = 0; j < r; j++) {
                 float v = b[o * r + j];
-                if (v != 0f) { cols[k] = j; vals[k] = v; k++; }
+                if (v != 0f) { cols[k] = (short) j; vals[k] = v; k++; }
             }
         }
         rowStart[out] = k;
     }
 
     /** The dense form (reads the module's arrays on every call). */
-    public static LoraDelta dense(LoraAdapter.Module m, double weight) { return new LoraDelta(m, weight, false); }
+    public static LoraDelta dense(LoraAdapter.Module m, double weight) { return new LoraDelta(m, weight, 0); }
 
     /** The sparse form (B copied to CSR now; later changes of B are not seen). */
-    public static LoraDelta sparse(LoraAdapter.Module m, double weight) { return new LoraDelta(m, weight, true); }
+    public static LoraDelta sparse(LoraAdapter.Module m, double weight) { return new LoraDelta(m, weight, Integer.MAX_VALUE); }
 
-    /** Sparse when at most {@link #SPARSE_DENSITY} of B is nonzero, dense otherwise. */
+    /**
+     * When at most {@link #SPARSE_DENSITY} of B is nonzero: CSR for calls of up to {@link #AUTO_SPARSE_MAX_ROWS}
+     * rows (decode), the dense GEMM kernel beyond (prefill, where it is faster than gathering); else dense.
+     */
     public static LoraDelta auto(LoraAdapter.Module m, double weight) {
         long nz = m.b().length - m.zerosB();
-        return new LoraDelta(m, weight, nz <= SPARSE_DENSITY * m.b().length);
+        return new LoraDelta(m, weight, nz <= SPARSE_DENSITY * m.b().length ? AUTO_SPARSE_MAX_ROWS : 0);
     }
+
+    /** Rows up to which an automatic sparse delta uses CSR. */
+    public static final int AUTO_SPARSE_MAX_ROWS = 8;
 
     public LoraAdapter.Module module() { return module; }
     public boolean isSparse() { return rowStart != null; }
@@ -64,30 +74,29 @@ public final class LoraDelta {
     /** Multiply-adds per parallel chunk: below this a chunk is not worth a hand-off to another thread. */
     private static final int CHUNK_WORK = 1 << 16;
 
+    /** From this many rows on, B's product goes through the GEMM kernel; below it, row dot products win. */
+    private static final int GEMM_MIN_ROWS = 4;
+
     /**
-     * Adds this delta for the rows x[n, in] into y[n, out]. Both products are row dot products
-     * (Vec.dot): A's rows and B's rows are each read once per call and reused across the n tokens,
-     * which for the thin shapes of LoRA (r << in, out) beats a general GEMM at every n measured.
+     * Adds this delta for the rows x[n, in] into y[n, out]: t = scale * x A^T by the GEMM kernel, then
+     * y += t B^T — for decode-sized n as one dot product of length r per output (measured faster than the
+     * general kernel for this thin shape), else by the GEMM kernel; sparse B walks its CSR rows.
      */
     public void forward(float[] y, float[] x, int n) {
         int r = module.r(), in = module.in(), out = module.out();
-        float[] a = module.a();
         float[] t = new float[n * r];
-        // t[n, r] = scale * x[n, in] A^T
-        Parallel.forRange(r, chunk(n * in), (j0, j1) -> {
-            for (int j = j0; j < j1; j++)
-                for (int i = 0; i < n; i++) t[i * r + j] = scale * Vec.dot(x, i * in, a, j * in, in);
-        });
-        if (rowStart == null) {
-            // y[n, out] += t[n, r] B^T
+        MatMul.gemm(t, x, module.a(), n, in, r, false, true, scale, false);
+        if (rowStart != null && n <= sparseMaxRows) {
+            long nnz = vals.length;
+            Parallel.forRange(out, chunk((int) Math.max(1, n * nnz / Math.max(1, out))), (o0, o1) -> sparseRows(y, t, n, o0, o1));
+        } else if (n >= GEMM_MIN_ROWS) {
+            MatMul.gemm(y, t, module.b(), n, r, out, false, true, 1f, true);
+        } else {
             float[] b = module.b();
             Parallel.forRange(out, chunk(n * r), (o0, o1) -> {
                 for (int o = o0; o < o1; o++)
                     for (int i = 0; i < n; i++) y[i * out + o] += Vec.dot(t, i * r, b, o * r, r);
             });
-        } else {
-            long nnz = vals.length;
-            Parallel.forRange(out, chunk((int) Math.max(1, n * nnz / Math.max(1, out))), (o0, o1) -> sparseRows(y, t, n, o0, o1));
         }
     }
 
