@@ -136,9 +136,14 @@ public final class KernelBench {
 
     // ------------------------------------------------------------------ helpers
 
-    /** Runs r warm times, then samples timed runs; returns seconds per run. */
+    /**
+     * Warms up (at least {@code warm} runs, then until 2 s or 200 runs, so C2 has compiled the
+     * kernels), then times
+     * {@code samples} runs; returns seconds per run.
+     */
     private static double[] time(Runnable r, int warm, int samples) {
-        for (int i = 0; i < Math.max(1, warm); i++) r.run();
+        long start = System.nanoTime();
+        for (int i = 0; i < Math.max(1, warm) || (i < 200 && System.nanoTime() - start < 2_000_000_000L); i++) r.run();
         double[] s = new double[Math.max(1, samples)];
         for (int i = 0; i < s.length; i++) {
             long t0 = System.nanoTime();

@@ -13,8 +13,10 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Design: workers claim chunks of a job with an atomic counter and the caller claims chunks
  * too, so a caller never waits for a chunk no thread has started. That makes nested calls and
  * concurrent callers deadlock-free; a call made from inside a pool worker simply runs inline.
- * Idle workers spin briefly before parking, because decode issues ~150 small GEMVs per token
- * back to back and a park/unpark round trip per GEMV would cost several percent.
+ * Idle workers poll briefly before parking, because decode issues ~150 small GEMVs per token
+ * back to back and a park/unpark round trip per GEMV would cost several percent. They poll with
+ * {@link Thread#yield()}, which returns at once on an idle core but hands the core to another
+ * runnable thread on an oversubscribed machine instead of burning it.
  */
 public final class Parallel {
     /** A piece of work over the index range [from, to). */
@@ -24,7 +26,7 @@ public final class Parallel {
     }
 
     private static final int THREADS = configuredThreads();
-    /** How long an idle worker (or a waiting caller) spins before parking. */
+    /** How long an idle worker (or a waiting caller) polls before parking. */
     private static final long SPIN_NANOS = 200_000;
     private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
 
@@ -113,7 +115,7 @@ public final class Parallel {
         void awaitDone() {
             long start = System.nanoTime();
             while (done.get() < nChunks) {
-                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.yield();
                 else LockSupport.park(this);
             }
             Throwable t = error;
@@ -143,7 +145,7 @@ public final class Parallel {
                     else job.work();
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    Thread.yield();
                 } else {
                     pool.parked.incrementAndGet();
                     if (pool.jobs.isEmpty()) LockSupport.park(pool);

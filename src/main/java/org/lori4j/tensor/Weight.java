@@ -69,21 +69,37 @@ public final class Weight {
         long tailFrom = (long) panels * NR * cols;
         if (tailFrom < (long) rows * cols)
             MemorySegment.copy(src, tailFrom * esz, data, tailFrom * esz, ((long) rows * cols - tailFrom) * esz);
+        // Per panel: bulk-copy its NR source rows to the heap, transpose there (plain array
+        // indexing is several times faster than per-element segment access), bulk-copy back.
+        int[] slots = new int[NR];
+        for (int j = 0; j < NR; j++) slots[j] = slot(j);
+        int n = NR * cols;
         Parallel.forRange(panels, 1, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) {
-                long pBase = (long) p * NR * cols;
-                for (int j = 0; j < NR; j++) {
-                    long srcRow = pBase + (long) j * cols;
-                    int pos = slot(j);
-                    if (esz == 4) {
-                        for (int c = 0; c < cols; c++)
-                            data.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, pBase + (long) c * NR + pos,
-                                    src.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, srcRow + c));
-                    } else {
-                        for (int c = 0; c < cols; c++)
-                            data.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, pBase + (long) c * NR + pos,
-                                    src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, srcRow + c));
+            if (esz == 4) {
+                int[] in = new int[n], out = new int[n];
+                for (int p = p0; p < p1; p++) {
+                    long base = (long) p * n * 4;
+                    MemorySegment.copy(src, Tensor.I32_LE, base, in, 0, n);
+                    for (int c0 = 0; c0 < cols; c0 += 64) { // 64 output columns stay in L1 across all rows
+                        int c1 = Math.min(cols, c0 + 64);
+                        for (int j = 0; j < NR; j++)
+                            for (int c = c0, s = j * cols + c0, d = c0 * NR + slots[j]; c < c1; c++, s++, d += NR)
+                                out[d] = in[s];
                     }
+                    MemorySegment.copy(out, 0, data, Tensor.I32_LE, base, n);
+                }
+            } else {
+                short[] in = new short[n], out = new short[n];
+                for (int p = p0; p < p1; p++) {
+                    long base = (long) p * n * 2;
+                    MemorySegment.copy(src, Tensor.I16_LE, base, in, 0, n);
+                    for (int c0 = 0; c0 < cols; c0 += 64) { // 64 output columns stay in L1 across all rows
+                        int c1 = Math.min(cols, c0 + 64);
+                        for (int j = 0; j < NR; j++)
+                            for (int c = c0, s = j * cols + c0, d = c0 * NR + slots[j]; c < c1; c++, s++, d += NR)
+                                out[d] = in[s];
+                    }
+                    MemorySegment.copy(out, 0, data, Tensor.I16_LE, base, n);
                 }
             }
         });
