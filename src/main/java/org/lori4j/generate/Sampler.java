@@ -64,10 +64,37 @@ public final class Sampler {
     /** HF TopKLogitsWarper: logits below the k-th largest become -inf (ties with it stay); k = 0 is off. */
     public static void applyTopK(float[] l, int k) {
         if (k <= 0 || k >= l.length) return;
-        float[] sorted = l.clone();
-        Arrays.sort(sorted);
-        float kth = sorted[sorted.length - k];
+        float kth = kthLargest(l, k);
         for (int i = 0; i < l.length; i++) if (l[i] < kth) l[i] = Float.NEGATIVE_INFINITY;
+    }
+
+    /** The k-th largest value (1-based), by a size-k min-heap: O(V log k) without sorting the vocabulary. */
+    static float kthLargest(float[] l, int k) {
+        float[] heap = new float[k];   // heap[0] is the smallest of the k largest seen so far
+        int n = 0;
+        for (float v : l) {
+            if (n < k) {
+                int i = n++;
+                heap[i] = v;
+                while (i > 0 && heap[(i - 1) / 2] > heap[i]) {   // sift up
+                    int p = (i - 1) / 2;
+                    float t = heap[p]; heap[p] = heap[i]; heap[i] = t;
+                    i = p;
+                }
+            } else if (v > heap[0]) {
+                heap[0] = v;
+                int i = 0;
+                while (true) {                                     // sift down
+                    int a = 2 * i + 1, b = a + 1, m = i;
+                    if (a < k && heap[a] < heap[m]) m = a;
+                    if (b < k && heap[b] < heap[m]) m = b;
+                    if (m == i) break;
+                    float t = heap[m]; heap[m] = heap[i]; heap[i] = t;
+                    i = m;
+                }
+            }
+        }
+        return heap[0];
     }
 
     /**
@@ -77,14 +104,23 @@ public final class Sampler {
     public static void applyTopP(float[] l, float p) {
         if (p >= 1f) return;
         int V = l.length;
-        Integer[] order = new Integer[V];
-        for (int i = 0; i < V; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(l[a], l[b]) != 0 ? Float.compare(l[a], l[b]) : Integer.compare(b, a));
         float[] prob = softmax(l.clone());
+        // Only tokens with probability > 0 can be removed (the rest are -inf already): sort them ascending by
+        // (logit, then higher index first) as primitive keys: the order-preserving int image of the float in the
+        // high half, the inverted index in the low half.
+        long[] keys = new long[V];
+        int n = 0;
+        for (int i = 0; i < V; i++) {
+            if (prob[i] <= 0) continue;
+            int bits = Float.floatToIntBits(l[i]);
+            int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
+            keys[n++] = ((long) sortable << 32) | (0xffffffffL & ~i);
+        }
+        Arrays.sort(keys, 0, n);
         double cum = 0;
         double limit = 1.0 - (double) p;
-        for (int j = 0; j < V - 1; j++) {       // the last (most likely) is never removed
-            int i = order[j];
+        for (int j = 0; j < n - 1; j++) {       // the last (most likely) is never removed
+            int i = ~(int) keys[j];
             cum += prob[i];
             if (cum <= limit) l[i] = Float.NEGATIVE_INFINITY;
             else break;

@@ -23,6 +23,24 @@ class SamplerTest {
     }
 
     @Test
+    void topKOnALargeVocabularyMatchesSorting() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] l = new float[5000];
+        for (int i = 0; i < l.length; i++) l[i] = (float) r.nextGaussian();
+        l[17] = l[18] = 9f;                             // a tie at the top
+        for (int k : new int[]{1, 2, 3, 50, 4999}) {
+            float[] sorted = l.clone();
+            java.util.Arrays.sort(sorted);
+            assertEquals(sorted[sorted.length - k], Sampler.kthLargest(l, k), "k=" + k);
+        }
+        float[] m = l.clone();
+        Sampler.applyTopK(m, 50);
+        int kept = 0;
+        for (float v : m) if (v != NEG) kept++;
+        assertEquals(50, kept);
+    }
+
+    @Test
     void topPKeepsTheSmallestNucleusReachingP() {
         // probabilities 0.5, 0.25, 0.125, 0.125 (logits are their logs)
         float[] base = {(float) Math.log(0.5), (float) Math.log(0.25), (float) Math.log(0.125), (float) Math.log(0.125)};
