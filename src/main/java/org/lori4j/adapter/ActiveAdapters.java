@@ -5,10 +5,11 @@ import org.lori4j.model.Linear;
 import org.lori4j.model.LinearDelta;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.tensor.DType;
-import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Tensor;
 import org.lori4j.tensor.Weight;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,15 +153,23 @@ public final class ActiveAdapters {
             Weight w = lin.weight();
             int out = w.rows(), in = w.cols();
             DType d = w.dtype();
-            float[] acc = new float[out * in];
-            for (int r = 0; r < out; r++) w.rowTo(r, acc, r * in);
-            float[] delta = new float[out * in];
-            for (int i : e.getValue()) {
-                LoraAdapter.Module m = adapters.get(i).module(e.getKey());
-                MatMul.gemm(delta, m.b(), m.a(), out, m.r(), in, false, false, (float) (m.scaling() * weights[i]), false);
-                for (int j = 0; j < acc.length; j++) acc[j] = Export.round(acc[j] + Export.round(delta[j], d), d);
+            List<LoraAdapter.Module> mods = new ArrayList<>();
+            List<Double> ws = new ArrayList<>();
+            for (int i : e.getValue()) { mods.add(adapters.get(i).module(e.getKey())); ws.add(weights[i]); }
+            Tensor merged = Tensor.zeros(d, out, in);
+            try {
+                byte[][] buf = {new byte[0]};
+                Export.mergeRows((o0, nr, dst) -> { for (int r = 0; r < nr; r++) w.rowTo(o0 + r, dst, r * in); }, d, out, in,
+                        mods, ws, d, (o0, nr, values) -> {
+                            int len = nr * in;
+                            if (buf[0].length < len * d.bytes()) buf[0] = new byte[len * d.bytes()];
+                            int n = Export.encode(values, len, d, buf[0]);
+                            MemorySegment.copy(buf[0], 0, merged.data(), ValueLayout.JAVA_BYTE, (long) o0 * in * d.bytes(), n);
+                        });
+            } catch (java.io.IOException ex) {
+                throw new java.io.UncheckedIOException(ex);
             }
-            lin.replaceWeight(Weight.of(d == DType.F32 ? Tensor.of(acc, out, in) : Tensor.fromFloats(d, acc, out, in)));
+            lin.replaceWeight(Weight.of(merged));
         }
         Tensor embed = null, head = null;
         for (LoraAdapter a : adapters) {

@@ -11,7 +11,6 @@ import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Half;
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Tensor;
-import org.lori4j.tensor.Weight;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -221,18 +220,27 @@ public final class Export {
         }
     }
 
-    /** W + sum_i w_i s_i B_i A_i in row blocks, with PEFT's rounding order in dtype d. */
-    private static void merged(Tensor w, List<LoraAdapter.Module> mods, List<Double> ws, DType d, OutputStream o) throws IOException {
-        int out = (int) w.dim(0), in = (int) w.dim(1);
-        Weight wt = Weight.of(w);
+    /** Reads rows [o0, o0 + nr) of a [out, in] weight widened to f32 into dst[0, nr * in). */
+    @FunctionalInterface
+    interface RowSource { void rows(int o0, int nr, float[] dst); }
+
+    /** Receives merged rows [o0, o0 + nr) as f32 values already rounded to the output dtype. */
+    @FunctionalInterface
+    interface RowSink { void accept(int o0, int nr, float[] values) throws IOException; }
+
+    /**
+     * W + sum_i w_i s_i B_i A_i for a weight [out, in], in row blocks of about {@link #BLOCK_FLOATS} floats,
+     * with PEFT's rounding order in dtype d: W rounded to d, then per adapter W = round_d(W + round_d(delta)).
+     */
+    static void mergeRows(RowSource w, DType wDtype, int out, int in, List<LoraAdapter.Module> mods, List<Double> ws,
+                          DType d, RowSink sink) throws IOException {
         int rows = Math.max(1, Math.min(out, BLOCK_FLOATS / in));
         float[] acc = new float[rows * in], delta = new float[rows * in];
-        byte[] bytes = new byte[rows * in * d.bytes()];
         for (int o0 = 0; o0 < out; o0 += rows) {
             int nr = Math.min(rows, out - o0);
             int len = nr * in;
-            for (int r = 0; r < nr; r++) wt.rowTo(o0 + r, acc, r * in);
-            if (d != w.dtype()) for (int i = 0; i < len; i++) acc[i] = round(acc[i], d);
+            w.rows(o0, nr, acc);
+            if (d != wDtype) for (int i = 0; i < len; i++) acc[i] = round(acc[i], d);
             for (int k = 0; k < mods.size(); k++) {
                 LoraAdapter.Module m = mods.get(k);
                 float alpha = (float) (m.scaling() * ws.get(k));
@@ -240,8 +248,19 @@ public final class Export {
                 MatMul.gemm(delta, 0, in, m.b(), o0 * m.r(), m.r(), m.a(), 0, in, nr, m.r(), in, false, false, alpha, false);
                 for (int i = 0; i < len; i++) acc[i] = round(acc[i] + round(delta[i], d), d);
             }
-            o.write(bytes, 0, encode(acc, len, d, bytes));
+            sink.accept(o0, nr, acc);
         }
+    }
+
+    private static void merged(Tensor w, List<LoraAdapter.Module> mods, List<Double> ws, DType d, OutputStream o) throws IOException {
+        int out = (int) w.dim(0), in = (int) w.dim(1);
+        byte[][] bytes = {new byte[0]};
+        mergeRows((o0, nr, dst) -> Convert.toF32(w, (long) o0 * in, dst, 0, nr * in), w.dtype(), out, in, mods, ws, d,
+                (o0, nr, values) -> {
+                    int len = nr * in;
+                    if (bytes[0].length < len * d.bytes()) bytes[0] = new byte[len * d.bytes()];
+                    o.write(bytes[0], 0, encode(values, len, d, bytes[0]));
+                });
     }
 
     /** x rounded to dtype d and widened back (identity for f32). */
@@ -253,7 +272,7 @@ public final class Export {
         };
     }
 
-    private static int encode(float[] f, int len, DType d, byte[] out) {
+    static int encode(float[] f, int len, DType d, byte[] out) {
         ByteBuffer bb = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
         switch (d) {
             case F32 -> { for (int i = 0; i < len; i++) bb.putFloat(f[i]); }

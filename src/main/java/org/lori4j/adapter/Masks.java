@@ -239,6 +239,28 @@ public final class Masks {
         SafeTensors.write(file, tensors, metadata);
     }
 
+    /**
+     * Writes the masks as LoRI's reference does ({@code torch.save} of a dict of bool tensors), keyed by the
+     * live PEFT parameter names ({@code ...lora_B.default.weight}) that LoRI's trainer looks up.
+     */
+    public static void writePt(Path file, Map<String, Mask> masks) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (var e : masks.entrySet()) {
+            Mask m = e.getValue();
+            byte[] bytes = new byte[m.keep.length];
+            for (int i = 0; i < bytes.length; i++) bytes[i] = (byte) (m.keep[i] ? 1 : 0);
+            String key = e.getKey().endsWith(".lora_B.weight")
+                    ? e.getKey().substring(0, e.getKey().length() - ".weight".length()) + ".default.weight" : e.getKey();
+            tensors.put(key, Tensor.of(DType.BOOL, new long[]{m.rows, m.cols}, MemorySegment.ofArray(bytes)));
+        }
+        TorchPickle.writeTensors(file, tensors);
+    }
+
+    /** The .pt file name LoRI uses for a sparsity: "0.9_mask.pt". */
+    public static String ptFileName(double sparsity) {
+        return pyRepr(sparsity) + "_mask.pt";
+    }
+
     private static final Pattern ADAPTER_NAME_IN_KEY = Pattern.compile("\\.lora_B\\.[^.]+\\.weight$");
 
     /**

@@ -387,4 +387,110 @@ public final class TorchPickle {
             return v;
         }
     }
+
+    // ------------------------------------------------------------------ writing
+
+    /**
+     * Writes a dict of tensors as {@code torch.save} (zip format, pickle protocol 2) does, so that
+     * {@code torch.load} in Python reads it back: {@code <name>/data.pkl}, one storage file per tensor
+     * under {@code <name>/data/}, {@code <name>/version}. Entries are stored uncompressed. Atomic.
+     */
+    public static void writeTensors(Path file, Map<String, Tensor> tensors) {
+        String archive = file.getFileName().toString().replaceFirst("\\.[^.]*$", "").replaceAll("[^A-Za-z0-9_.-]", "_");
+        if (archive.isEmpty()) archive = "archive";
+        java.io.ByteArrayOutputStream pkl = new java.io.ByteArrayOutputStream();
+        pkl.write(0x80); pkl.write(2);                    // PROTO 2
+        pkl.write('}');                                    // EMPTY_DICT
+        pkl.write('(');                                    // MARK
+        int key = 0;
+        List<Tensor> storages = new ArrayList<>();
+        for (var e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            String storage = null;
+            for (var s : STORAGES.entrySet()) if (s.getValue() == t.dtype()) storage = s.getKey();
+            if (storage == null) throw new IllegalArgumentException("no torch storage type for " + t.dtype());
+            unicode(pkl, e.getKey());
+            global(pkl, "torch._utils", "_rebuild_tensor_v2");
+            pkl.write('(');                                // MARK: arguments
+            pkl.write('(');                                // MARK: persistent id
+            unicode(pkl, "storage");
+            global(pkl, "torch", storage);
+            unicode(pkl, String.valueOf(key));
+            unicode(pkl, "cpu");
+            integer(pkl, t.numel());
+            pkl.write('t');                                // TUPLE
+            pkl.write('Q');                                // BINPERSID
+            integer(pkl, 0);                               // storage offset
+            long[] shape = t.shape();
+            long[] stride = new long[shape.length];
+            long acc = 1;
+            for (int d = shape.length - 1; d >= 0; d--) { stride[d] = acc; acc *= shape[d]; }
+            longTuple(pkl, shape);
+            longTuple(pkl, stride);
+            pkl.write(0x89);                               // NEWFALSE: requires_grad
+            global(pkl, "collections", "OrderedDict");
+            pkl.write(')');                                // EMPTY_TUPLE
+            pkl.write('R');                                // REDUCE: OrderedDict()
+            pkl.write('t');                                // TUPLE: the arguments
+            pkl.write('R');                                // REDUCE: _rebuild_tensor_v2(...)
+            storages.add(t);
+            key++;
+        }
+        pkl.write('u');                                    // SETITEMS
+        pkl.write('.');                                    // STOP
+        String prefix = archive + "/";
+        org.lori4j.io.AtomicFiles.write(file, out -> {
+            try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(out)) {
+                stored(z, prefix + "data.pkl", pkl.toByteArray());
+                for (int i = 0; i < storages.size(); i++) {
+                    Tensor t = storages.get(i);
+                    stored(z, prefix + "data/" + i, t.data().toArray(ValueLayout.JAVA_BYTE));
+                }
+                stored(z, prefix + "version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        });
+    }
+
+    private static void stored(java.util.zip.ZipOutputStream z, String name, byte[] data) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        z.putNextEntry(e);
+        z.write(data);
+        z.closeEntry();
+    }
+
+    private static void unicode(java.io.ByteArrayOutputStream o, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        o.write('X');
+        for (int i = 0; i < 4; i++) o.write((b.length >>> (8 * i)) & 0xff);
+        o.writeBytes(b);
+    }
+
+    private static void global(java.io.ByteArrayOutputStream o, String module, String name) {
+        o.write('c');
+        o.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static void integer(java.io.ByteArrayOutputStream o, long v) {
+        if (v >= 0 && v < 256) { o.write('K'); o.write((int) v); }
+        else if (v >= 0 && v < 65536) { o.write('M'); o.write((int) (v & 0xff)); o.write((int) (v >>> 8)); }
+        else if (v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE) {
+            o.write('J');
+            for (int i = 0; i < 4; i++) o.write((int) (v >>> (8 * i)) & 0xff);
+        } else {
+            o.write(0x8a); o.write(8);                    // LONG1, 8 bytes little-endian two's complement
+            for (int i = 0; i < 8; i++) o.write((int) (v >>> (8 * i)) & 0xff);
+        }
+    }
+
+    private static void longTuple(java.io.ByteArrayOutputStream o, long[] v) {
+        o.write('(');
+        for (long x : v) integer(o, x);
+        o.write('t');
+    }
 }

@@ -42,6 +42,11 @@ public final class MasksCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: ADAPTER/masks)")
     Path out;
 
+    @Option(names = "--format", defaultValue = "safetensors", paramLabel = "safetensors|pt|both",
+            description = "safetensors (default; BOOL tensors keyed by lora_B names), pt (torch.save dict keyed by "
+                    + "...lora_B.default.weight, as LoRI's reference writes and reads), or both")
+    String format;
+
     @Override
     public Integer call() {
         double[] s = new double[sparsities.size()];
@@ -54,6 +59,8 @@ public final class MasksCommand implements Callable<Integer> {
             if (!(s[i] > 0 && s[i] < 1)) throw new LoriException("--sparsity: " + sparsities.get(i) + " is outside (0, 1)");
         }
         Masks.Granularity g = Masks.Granularity.parse(granularity);
+        boolean st = format.equals("safetensors") || format.equals("both"), pt = format.equals("pt") || format.equals("both");
+        if (!st && !pt) throw new LoriException("--format: expected safetensors, pt or both, got '" + format + "'");
         LoraAdapter ad = LoraAdapter.load(adapter);
         List<Masks.BMatrix> bs = new ArrayList<>();
         for (LoraAdapter.Module m : ad.modules().values()) bs.add(new Masks.BMatrix(m.keyB(), m.out(), m.r(), m.b()));
@@ -62,13 +69,14 @@ public final class MasksCommand implements Callable<Integer> {
         Path dir = out != null ? out : adapter.resolve("masks");
         PrintWriter pw = spec.commandLine().getOut();
         for (Masks.Result r : results) {
-            Path file = dir.resolve(Masks.fileName(r.sparsity()));
+            Path file = dir.resolve(st ? Masks.fileName(r.sparsity()) : Masks.ptFileName(r.sparsity()));
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "lori4j-mask");
             meta.put("sparsity", Masks.pyRepr(r.sparsity()));
             meta.put("granularity", g.name().toLowerCase(Locale.ROOT));
             if (exclude != null) meta.put("exclude", exclude.toString());
-            Masks.write(file, r.masks(), meta);
+            if (st) Masks.write(file, r.masks(), meta);
+            if (pt) Masks.writePt(dir.resolve(Masks.ptFileName(r.sparsity())), r.masks());
             pw.printf(Locale.ROOT, "sparsity %s (%s): kept %,d of %,d entries, sparsity reached %.4f -> %s%n",
                     Masks.pyRepr(r.sparsity()), meta.get("granularity"), r.kept(), r.entries(), r.reached(), file);
             if (r.groups().size() > 1 || g != Masks.Granularity.MODEL) {

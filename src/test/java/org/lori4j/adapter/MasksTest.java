@@ -138,5 +138,11 @@ class MasksTest {
         Path f = tmp.resolve("m.safetensors");
         Masks.write(f, r.masks(), Map.of("sparsity", "0.5"));
         assertSameMasks(r.masks(), Masks.read(f), "roundtrip");
+        // the torch.save layout (checked once with torch.load of Debian's torch 1.13): read back by the pickle reader
+        Path pt = tmp.resolve("0.5_mask.pt");
+        Masks.writePt(pt, r.masks());
+        Map<String, org.lori4j.tensor.Tensor> raw = TorchPickle.readTensors(pt);
+        assertTrue(raw.keySet().iterator().next().endsWith(".lora_B.default.weight"));
+        assertSameMasks(r.masks(), Masks.read(pt), "pt roundtrip");
     }
 }
