@@ -43,19 +43,32 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         AdapterInfo adapterInfo = null;
+        long baseParams = 0;
         if (adapter != null) {
             LoraAdapter a = LoraAdapter.load(adapter);
-            if (model.given()) a.checkAgainst(LlamaConfig.load(model.resolve()));
+            if (model.given()) {
+                LlamaConfig c = LlamaConfig.load(model.resolve());
+                a.checkAgainst(c);
+                baseParams = c.parameterCount();
+            }
             adapterInfo = AdapterInfo.of(a);
         }
         ModelInfo info = adapter == null || model.given() ? ModelInfo.of(model.resolve()) : null;
         if (json) {
             ObjectNode root = info == null ? adapterInfo.toJson() : info.toJson();
-            if (info != null && adapterInfo != null) root.set("adapter", adapterInfo.toJson());
+            if (info != null && adapterInfo != null) {
+                ObjectNode a = adapterInfo.toJson();
+                ((ObjectNode) a.get("parameters")).put("base_model", baseParams);
+                root.set("adapter", a);
+            }
             out.println(Json.MAPPER.writeValueAsString(root));
         } else {
             if (info != null) out.print(info.toText());
             if (adapterInfo != null) out.print(adapterInfo.toText());
+            if (adapterInfo != null && baseParams > 0)
+                out.printf(java.util.Locale.ROOT, "relative     adapter A+B = %.4f%% of the base model's %,d parameters; B = %.4f%%, nonzero B = %.4f%%%n",
+                        100.0 * (adapterInfo.paramsA() + adapterInfo.paramsB()) / baseParams, baseParams,
+                        100.0 * adapterInfo.paramsB() / baseParams, 100.0 * adapterInfo.nonzeroB() / baseParams);
         }
         out.flush();
         return 0;
