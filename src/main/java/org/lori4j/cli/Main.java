@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
+                PipelineCommand.class,
         })
 public final class Main implements Runnable {
 
