@@ -26,7 +26,8 @@ import java.util.SplittableRandom;
  * (written once into a cache folder, then memory-mapped), against this machine's roofline.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure decode (batch 1, tokens/s and GB/s of weights streamed) or prefill (tokens/s and GFLOP/s)",
+        description = {"Measure decode (batch 1, tokens/s and GB/s of weights streamed), prefill (tokens/s and GFLOP/s)",
+                "or train (LoRA r=16 on all seven projections, A frozen: forward + backward + AdamW tokens/s)",
                 "on a random-weight model of a named shape, written once to --cache-dir and memory-mapped."})
 public final class BenchCommand implements Runnable {
     /** This project's machine (2 cores): DRAM read bandwidth and FP32 FMA peak, see shared/PERF.md. */
@@ -35,7 +36,7 @@ public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "decode|prefill", description = "what to measure")
+    @Parameters(index = "0", paramLabel = "decode|prefill|train", description = "what to measure")
     String what;
 
     @Option(names = "--shape", defaultValue = "tinyllama", paramLabel = "NAME",
@@ -45,8 +46,14 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|bf16|f16", description = "weight storage (default: ${DEFAULT-VALUE})")
     String dtype;
 
-    @Option(names = "--tokens", paramLabel = "N", description = "decode: new tokens per run (default 32); prefill: prompt length (default 256)")
+    @Option(names = "--tokens", paramLabel = "N", description = "decode: new tokens per run (default 32); prefill and train: sequence length (default 256)")
     Integer tokens;
+
+    @Option(names = "--batch", paramLabel = "B", description = "train: sequences per step (default: tiny 8, small 4, medium 2, tinyllama 1)")
+    Integer batch;
+
+    @Option(names = "--rank", defaultValue = "16", paramLabel = "R", description = "train: LoRA rank (default: ${DEFAULT-VALUE})")
+    int rank;
 
     @Option(names = "--runs", defaultValue = "3", paramLabel = "R", description = "timed runs after one warm-up (default: ${DEFAULT-VALUE})")
     int runs;
@@ -56,8 +63,8 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        if (!what.equals("decode") && !what.equals("prefill"))
-            throw new LoriException("bench: expected 'decode' or 'prefill', got '" + what + "'");
+        if (!what.equals("decode") && !what.equals("prefill") && !what.equals("train"))
+            throw new LoriException("bench: expected 'decode', 'prefill' or 'train', got '" + what + "'");
         DType dt = switch (dtype) {
             case "f32" -> DType.F32;
             case "bf16" -> DType.BF16;
@@ -79,6 +86,7 @@ public final class BenchCommand implements Runnable {
             out.printf("model %s (%s), %d threads, matmul backend %s%n", dir, m, Parallel.threads(), MatMul.backend().name());
             out.flush();
             if (what.equals("decode")) decode(m, out, tokens == null ? 32 : tokens);
+            else if (what.equals("train")) train(m, out, tokens == null ? 256 : tokens);
             else prefill(m, out, tokens == null ? 256 : tokens);
             out.println(memory());
             out.flush();
@@ -151,6 +159,35 @@ public final class BenchCommand implements Runnable {
                 T, runs, T / r[r.length - 1], T / med, T / r[0]);
         out.printf("  %.1f GFLOP per prefill -> %.1f GFLOP/s at the median (%.0f%% of the %.0f GFLOP/s FP32 peak)%n",
                 flops / 1e9, flops / med / 1e9, 100 * flops / med / 1e9 / PEAK_GFLOPS, PEAK_GFLOPS);
+    }
+
+    /** PyTorch 1.13 on this machine (2 threads, fp32, shared/PERF.md), tokens/s, and the project's targets. */
+    static double pytorchTrain(String shape) {
+        return switch (shape) {
+            case "tiny" -> 5277;
+            case "small" -> 493;
+            case "medium" -> 198;
+            default -> Double.NaN;
+        };
+    }
+
+    private void train(LlamaModel m, PrintWriter out, int T) {
+        int b = batch != null ? batch : switch (shape) {
+            case "tiny" -> 8;
+            case "small" -> 4;
+            case "medium" -> 2;
+            default -> 1;
+        };
+        if (b < 1 || T < 2 || rank < 1) throw new LoriException("bench train: --batch, --rank must be >= 1 and --tokens >= 2");
+        org.lori4j.train.TrainBench.Result r = org.lori4j.train.TrainBench.run(m, b, T, rank, 1, runs);
+        double[] tps = r.tokensPerSecond().clone();
+        Arrays.sort(tps);
+        double med = tps[tps.length / 2];
+        out.printf("train batch %d x %d tokens, LoRA r=%d on all 7 projections (A frozen), %d steps after 1 warm-up: "
+                + "tokens/s min %.0f median %.0f max %.0f%n", b, T, rank, runs, tps[0], med, tps[tps.length - 1]);
+        double pt = pytorchTrain(shape);
+        if (!Double.isNaN(pt))
+            out.printf("  PyTorch 1.13 fp32 (2 threads, shared/PERF.md): %.0f tokens/s -> %.2fx%n", pt, med / pt);
     }
 
     private static int[] randomTokens(int n, int vocab) {

@@ -97,6 +97,56 @@ public final class Attention {
     }
 
     /**
+     * The training form of {@link #forward} for a whole sequence (no cache, P = 0), which must also store the
+     * probabilities att [H, T, T] for {@link #backward}: the same attention, but with each kv head's keys and
+     * values transposed to [D, T] so that every loop runs along the keys (fast for small head_dim too). Its
+     * rounding differs slightly from {@link #forward}'s (dot products summed in another order).
+     */
+    public static void forwardSequence(float[] out, int outOff, float[] att, int attOff,
+                                       float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                       int T, int H, int KV, int D) {
+        if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
+        int group = H / KV;
+        // jobs = (kv head, query head of its group); each transposes its kv head (cheap next to the T^2 work)
+        Parallel.forRange(H, 1, (from, to) -> {
+            float[] kT = new float[D * T], vT = new float[D * T];
+            int loaded = -1;
+            for (int h = from; h < to; h++) {
+                int g = h / group;
+                if (g != loaded) {
+                    transpose(k, kOff, kT, T, KV * D, g * D, D);
+                    transpose(v, vOff, vT, T, KV * D, g * D, D);
+                    loaded = g;
+                }
+                sequenceHead(out, outOff, att, attOff, q, qOff, kT, vT, T, H, D, h);
+            }
+        });
+    }
+
+    /** dst[d * rows + j] = src[off + j * stride + col + d]: columns [col, col + D) of a row-major buffer, transposed. */
+    private static void transpose(float[] src, int off, float[] dst, int rows, int stride, int col, int D) {
+        for (int j = 0; j < rows; j++) {
+            int o = off + j * stride + col;
+            for (int d = 0; d < D; d++) dst[d * rows + j] = src[o + d];
+        }
+    }
+
+    private static void sequenceHead(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
+                                     float[] kT, float[] vT, int T, int H, int D, int h) {
+        float scale = (float) (1.0 / Math.sqrt(D));
+        for (int t = 0; t < T; t++) {
+            int keys = t + 1;
+            int row = (t * H + h) * D;
+            int aRow = attOff + (h * T + t) * T;
+            // scores along the keys: s_j = sum_d q_t[d] kT[d, j] / sqrt(D)
+            java.util.Arrays.fill(att, aRow, aRow + T, 0f);
+            for (int d = 0; d < D; d++) Vec.axpy(att, aRow, q[qOff + row + d] * scale, kT, d * T, keys);
+            Vec.softmaxInPlace(att, aRow, keys);
+            for (int d = 0; d < D; d++) out[outOff + row + d] = Vec.dot(att, aRow, vT, d * T, keys);
+        }
+    }
+
+    /**
      * Backward of {@link #forward} from the probabilities it stored in att [H, T, P+T]:
      * dP = dout v^T, dS = P * (dP - rowsum(dP * P)), dq = dS k / sqrt(D), dk = dS^T q / sqrt(D),
      * dv = P^T dout. dq[T, H*D] and dk/dv[P+T, KV*D] are overwritten (cached rows get the gradient
@@ -107,11 +157,13 @@ public final class Attention {
                                 float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                 int T, int P, int H, int KV, int D) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
+        int S = P + T;
         Parallel.forRange(KV, 1, (from, to) -> {
-            float[] ds = new float[P + T];
+            // one kv head's keys and values transposed to [D, S], so every loop below runs along the keys
+            float[] kT = new float[D * S], vT = new float[D * S], dkT = new float[D * S], dvT = new float[D * S], ds = new float[S];
             for (int g = from; g < to; g++)
                 backwardGroup(dq, dqOff, dk, dkOff, dv, dvOff, dout, doutOff, att, attOff, q, qOff, k, kOff, v, vOff,
-                        T, P, H, KV, D, g, ds);
+                        T, P, H, KV, D, g, kT, vT, dkT, dvT, ds);
         });
     }
 
@@ -119,39 +171,41 @@ public final class Attention {
     private static void backwardGroup(float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
                                       float[] dout, int doutOff, float[] att, int attOff,
                                       float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                                      int T, int P, int H, int KV, int D, int g, float[] ds) {
+                                      int T, int P, int H, int KV, int D, int g,
+                                      float[] kT, float[] vT, float[] dkT, float[] dvT, float[] ds) {
         int kvStride = KV * D, group = H / KV, S = P + T;
         float scale = (float) (1.0 / Math.sqrt(D));
         for (int j = 0; j < S; j++) {
             int o = j * kvStride + g * D;
-            for (int d = 0; d < D; d++) { dk[dkOff + o + d] = 0; dv[dvOff + o + d] = 0; }
+            for (int d = 0; d < D; d++) {
+                kT[d * S + j] = k[kOff + o + d];
+                vT[d * S + j] = v[vOff + o + d];
+            }
         }
+        java.util.Arrays.fill(dkT, 0f);
+        java.util.Arrays.fill(dvT, 0f);
         for (int h = g * group; h < (g + 1) * group; h++) {
             for (int t = 0; t < T; t++) {
                 int keys = P + t + 1;
                 int row = (t * H + h) * D;
                 int aRow = attOff + (h * T + t) * S;
-                // dP_j = dout_t . v_j; rowsum(dP * P)
-                double dot = 0;
-                for (int j = 0; j < keys; j++) {
-                    int vRow = vOff + j * kvStride + g * D;
-                    float dp = 0;
-                    for (int d = 0; d < D; d++) dp += dout[doutOff + row + d] * v[vRow + d];
-                    ds[j] = dp;
-                    dot += (double) dp * att[aRow + j];
+                // dP_j = dout_t . v_j, then dS_j = P_j (dP_j - sum_i P_i dP_i) / sqrt(D)
+                java.util.Arrays.fill(ds, 0, keys, 0f);
+                for (int d = 0; d < D; d++) Vec.axpy(ds, 0, dout[doutOff + row + d], vT, d * S, keys);
+                float sum = Vec.dot(ds, 0, att, aRow, keys);
+                for (int j = 0; j < keys; j++) ds[j] = att[aRow + j] * (ds[j] - sum) * scale;
+                for (int d = 0; d < D; d++) {
+                    dq[dqOff + row + d] = Vec.dot(ds, 0, kT, d * S, keys);
+                    Vec.axpy(dkT, d * S, q[qOff + row + d], ds, 0, keys);
+                    Vec.axpy(dvT, d * S, dout[doutOff + row + d], att, aRow, keys);
                 }
-                float sum = (float) dot;
-                for (int d = 0; d < D; d++) dq[dqOff + row + d] = 0;
-                for (int j = 0; j < keys; j++) {
-                    float p = att[aRow + j];
-                    float s = p * (ds[j] - sum) * scale;
-                    int kRow = j * kvStride + g * D;
-                    for (int d = 0; d < D; d++) {
-                        dq[dqOff + row + d] += s * k[kOff + kRow + d];
-                        dk[dkOff + kRow + d] += s * q[qOff + row + d];
-                        dv[dvOff + kRow + d] += p * dout[doutOff + row + d];
-                    }
-                }
+            }
+        }
+        for (int j = 0; j < S; j++) {
+            int o = j * kvStride + g * D;
+            for (int d = 0; d < D; d++) {
+                dk[dkOff + o + d] = dkT[d * S + j];
+                dv[dvOff + o + d] = dvT[d * S + j];
             }
         }
     }

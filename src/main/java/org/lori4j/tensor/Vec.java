@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,6 +28,11 @@ public final class Vec {
 
     /** sum_i a[aOff + i] * b[bOff + i] for i < n. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        if (n < L) {
+            float s = 0;
+            for (int i = 0; i < n; i++) s += a[aOff + i] * b[bOff + i];
+            return s;
+        }
         FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
         int i = 0;
         for (int upper = n - 4 * L + 1; i < upper; i += 4 * L) {
@@ -48,12 +54,18 @@ public final class Vec {
      * with a fixed order a training run resumed in a fresh JVM reproduces an uninterrupted one bit for bit.
      */
     static float sumLanes(FloatVector v) {
-        float[] lanes = new float[L];
-        v.intoArray(lanes, 0);
-        float s = 0;
-        for (int i = 0; i < L; i++) s += lanes[i];
-        return s;
+        // a fixed pairwise tree of lane-wise adds: lane i += lane i + L/2, then i + L/4, ... (wrapping rotations)
+        if (L >= 16) v = v.add(v.rearrange(FOLD8));
+        if (L >= 8) v = v.add(v.rearrange(FOLD4));
+        if (L >= 4) v = v.add(v.rearrange(FOLD2));
+        if (L >= 2) v = v.add(v.rearrange(FOLD1));
+        return v.lane(0);
     }
+
+    private static final VectorShuffle<Float> FOLD8 = VectorShuffle.iota(F, 8, 1, true);
+    private static final VectorShuffle<Float> FOLD4 = VectorShuffle.iota(F, 4, 1, true);
+    private static final VectorShuffle<Float> FOLD2 = VectorShuffle.iota(F, 2, 1, true);
+    private static final VectorShuffle<Float> FOLD1 = VectorShuffle.iota(F, 1, 1, true);
 
     /** y[yOff + i] += alpha * x[xOff + i] for i < n. */
     public static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
@@ -232,6 +244,12 @@ public final class Vec {
     private static final float EXP_MAX = 88.72283935546875f;
     private static final float EXP_MIN = -87.33654475f;
     private static final float ROUND = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
+    // the polynomial's coefficients as constant vectors: keeps exp() under C2's 325-byte inlining limit
+    // (FreqInlineSize), since a call that is not inlined boxes its vector arguments and runs ~50x slower
+    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(F, -LN2_HI), NEG_LN2_LO = FloatVector.broadcast(F, -LN2_LO);
+    private static final FloatVector C7 = FloatVector.broadcast(F, 1f / 5040f), C6 = FloatVector.broadcast(F, 1f / 720f),
+            C5 = FloatVector.broadcast(F, 1f / 120f), C4 = FloatVector.broadcast(F, 1f / 24f), C3 = FloatVector.broadcast(F, 1f / 6f),
+            C2 = FloatVector.broadcast(F, 0.5f), ONE = FloatVector.broadcast(F, 1f);
 
     /**
      * Lane-wise e^x: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial to degree 7
@@ -241,16 +259,9 @@ public final class Vec {
     public static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
         FloatVector kf = xc.fma(LOG2E, ROUND).sub(ROUND);
-        FloatVector r = kf.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = kf.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(F, 1f / 5040f);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 720f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6f));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        FloatVector r = kf.fma(NEG_LN2_HI, xc);
+        r = kf.fma(NEG_LN2_LO, r);
+        FloatVector p = C7.fma(r, C6).fma(r, C5).fma(r, C4).fma(r, C3).fma(r, C2).fma(r, ONE).fma(r, ONE);
         IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
         IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
         IntVector k2 = k.sub(k1);

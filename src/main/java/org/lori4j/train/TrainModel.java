@@ -10,7 +10,11 @@ import org.lori4j.model.Rope;
 import org.lori4j.model.SwiGlu;
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.DType;
+import org.lori4j.tensor.Tensor;
 import org.lori4j.tensor.Weight;
+
+import java.lang.foreign.MemorySegment;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -72,70 +76,140 @@ public final class TrainModel {
 
     // ------------------------------------------------------------------ the pass
 
+    /** Whether the backward recomputes each layer's forward (bounded memory) or keeps every layer's activations. */
+    public enum Checkpointing {
+        /** keep all activations when they take at most a quarter of the heap, else recompute */
+        AUTO,
+        /** always recompute: memory for one layer's activations only */
+        ALWAYS,
+        /** never recompute: fastest, memory grows with layers x rows */
+        NEVER
+    }
+
+    private Checkpointing checkpointing = Checkpointing.AUTO;
+    private LayerActs[] kept = new LayerActs[0];   // reused across calls, grown on demand
+    private Scratch scratch;
+
+    public void setCheckpointing(Checkpointing c) { this.checkpointing = c; }
+
     private double[] run(PackedBatch mb, float dnll, boolean backward) {
         int n = mb.n(), c = cfg.hiddenSize(), nl = cfg.numLayers();
-        Weight embed = Weight.of(base.embedTokens());
+        Tensor embed = base.embedTokens();
+        int vocab = (int) embed.dim(0);
         for (int t = 0; t < n; t++)
-            if (mb.tokens()[t] < 0 || mb.tokens()[t] >= embed.rows())
-                throw new LoriException("token id " + mb.tokens()[t] + " is outside the vocabulary [0, " + embed.rows() + ")");
-        Acts acts = new Acts(mb);
+            if (mb.tokens()[t] < 0 || mb.tokens()[t] >= vocab)
+                throw new LoriException("token id " + mb.tokens()[t] + " is outside the vocabulary [0, " + vocab + ")");
+        long probs = 0;
+        for (int s = 0; s < mb.sequences(); s++) probs += (long) cfg.numHeads() * mb.len()[s] * mb.len()[s];
+        if (probs > Integer.MAX_VALUE - 8)
+            throw new LoriException("micro-batch too large for the attention buffer; lower --micro-batch-size or --max-length");
+        boolean keepAll = backward && switch (checkpointing) {
+            case NEVER -> true;
+            case ALWAYS -> false;
+            case AUTO -> (double) nl * LayerActs.bytes(cfg, n, probs, lora) <= Runtime.getRuntime().maxMemory() / 4.0;
+        };
+        int actsNeeded = keepAll ? nl : 1;
+        if (kept.length < actsNeeded) kept = java.util.Arrays.copyOf(kept, actsNeeded);
+        for (int i = 0; i < actsNeeded; i++) {
+            if (kept[i] == null || !kept[i].fits(n, probs)) kept[i] = new LayerActs(n, probs);
+        }
+        if (!keepAll) for (int i = 1; i < kept.length; i++) kept[i] = null;   // release memory of an earlier keep-all call
+        if (scratch == null || !scratch.fits(n)) scratch = new Scratch(n);
+        Scratch sc = scratch;
+        sc.prepare(mb);
         // residual stream at the input of every layer, plus the final one: (L+1) x [N, C]
         float[][] xs = new float[nl + 1][];
         xs[0] = new float[n * c];
-        for (int t = 0; t < n; t++) embed.rowTo(mb.tokens()[t], xs[0], t * c);
+        for (int t = 0; t < n; t++) embedRow(embed, mb.tokens()[t], xs[0], t * c);
         for (int l = 0; l < nl; l++) {
             xs[l + 1] = new float[n * c];
-            layerForward(l, xs[l], xs[l + 1], mb, acts);
+            layerForward(l, xs[l], xs[l + 1], mb, kept[keepAll ? l : 0], sc);
         }
         float[] dx = backward ? new float[n * c] : null;
         double[] seqLoss = head(xs[nl], dx, mb, dnll);
         if (!backward) return seqLoss;
         for (int l = nl - 1; l >= 0; l--) {
-            if (l < nl - 1) layerForward(l, xs[l], xs[l + 1], mb, acts);   // recompute (the last layer's acts are still there)
+            LayerActs a = kept[keepAll ? l : 0];
+            if (!keepAll && l < nl - 1) layerForward(l, xs[l], xs[l + 1], mb, a, sc);   // recompute (the last layer's are there)
             xs[l + 1] = null;
-            layerBackward(l, xs[l], dx, mb, acts, l > 0);
+            layerBackward(l, xs[l], dx, mb, a, sc, l > 0);
         }
         return seqLoss;
     }
 
-    /** Activations and gradient scratch of one decoder layer for N rows, reused by every layer. */
-    private final class Acts {
-        final float[] xn1, rstd1, q, k, v, att, probs, x2, xn2, rstd2, g, u, h, tmp, cos, sin;
-        final float[] dxn, dq, dk, dv, datt, dh, dg, du, dlora;
+    /** The forward activations of one decoder layer that its backward reads (capacity for N rows). */
+    private final class LayerActs {
+        final int rows;
+        final long probsCap;
+        final float[] xn1, rstd1, q, k, v, att, probs, x2, xn2, rstd2, g, u, h;
         final float[][] loraU = new float[Proj.values().length][];
-        final int[] probsOff;   // per sequence: offset of its [H, T, T] probabilities
 
-        Acts(PackedBatch mb) {
-            int n = mb.n(), c = cfg.hiddenSize(), qd = cfg.qDim(), kd = cfg.kvDim(), f = cfg.intermediateSize();
+        LayerActs(int n, long probsNeeded) {
+            rows = n;
+            probsCap = probsNeeded;
+            int c = cfg.hiddenSize(), qd = cfg.qDim(), kd = cfg.kvDim(), f = cfg.intermediateSize();
             xn1 = new float[n * c]; rstd1 = new float[n]; q = new float[n * qd]; k = new float[n * kd]; v = new float[n * kd];
             att = new float[n * qd]; x2 = new float[n * c]; xn2 = new float[n * c]; rstd2 = new float[n];
-            g = new float[n * f]; u = new float[n * f]; h = new float[n * f]; tmp = new float[n * c];
-            dxn = new float[n * c]; dq = new float[n * qd]; dk = new float[n * kd]; dv = new float[n * kd];
+            g = new float[n * f]; u = new float[n * f]; h = new float[n * f];
+            probs = new float[(int) probsNeeded];
+            for (Proj pr : Proj.values()) loraU[pr.ordinal()] = new float[n * maxRank(lora, pr)];
+        }
+
+        boolean fits(int n, long p) {
+            if (n > rows || p > probsCap) return false;
+            for (Proj pr : Proj.values()) if (loraU[pr.ordinal()].length < n * maxRank(lora, pr)) return false;
+            return true;
+        }
+
+        static long bytes(LlamaConfig cfg, int n, long probs, LoraSlot[][] lora) {
+            long per = 4L * cfg.hiddenSize() + 2 + 3L * cfg.qDim() / 1 + 2L * cfg.kvDim() + 3L * cfg.intermediateSize();
+            for (Proj pr : Proj.values()) per += maxRank(lora, pr);
+            return 4 * (per * n + probs);
+        }
+    }
+
+    private static int maxRank(LoraSlot[][] lora, Proj p) {
+        int r = 0;
+        for (LoraSlot[] row : lora) if (row[p.ordinal()] != null) r = Math.max(r, row[p.ordinal()].r);
+        return r;
+    }
+
+    /** Gradient and temporary buffers shared by all layers, and the per-call rope tables and attention offsets. */
+    private final class Scratch {
+        final int rows;
+        final float[] tmp, dxn, dq, dk, dv, datt, dh, dg, du, dlora, cos, sin;
+        int[] probsOff = new int[0];
+
+        Scratch(int n) {
+            rows = n;
+            int c = cfg.hiddenSize(), qd = cfg.qDim(), kd = cfg.kvDim(), f = cfg.intermediateSize();
+            tmp = new float[n * c]; dxn = new float[n * c]; dq = new float[n * qd]; dk = new float[n * kd]; dv = new float[n * kd];
             datt = new float[n * qd]; dh = new float[n * f]; dg = new float[n * f]; du = new float[n * f];
+            int rmax = 0;
+            for (Proj pr : Proj.values()) rmax = Math.max(rmax, maxRank(lora, pr));
+            dlora = new float[n * rmax];
+            cos = new float[n * cfg.headDim() / 2];
+            sin = new float[n * cfg.headDim() / 2];
+        }
+
+        boolean fits(int n) {
+            int rmax = 0;
+            for (Proj pr : Proj.values()) rmax = Math.max(rmax, maxRank(lora, pr));
+            return n <= rows && dlora.length >= n * rmax;
+        }
+
+        void prepare(PackedBatch mb) {
+            base.rope().cosSin(mb.pos(), mb.n(), cos, sin);
             probsOff = new int[mb.sequences()];
             long p = 0;
             for (int s = 0; s < mb.sequences(); s++) {
                 probsOff[s] = (int) p;
                 p += (long) cfg.numHeads() * mb.len()[s] * mb.len()[s];
             }
-            if (p > Integer.MAX_VALUE - 8)
-                throw new LoriException("micro-batch too large for the attention buffer; lower --micro-batch-size or --max-length");
-            probs = new float[(int) p];
-            cos = new float[n * cfg.headDim() / 2];
-            sin = new float[n * cfg.headDim() / 2];
-            base.rope().cosSin(mb.pos(), n, cos, sin);
-            int rmax = 0;
-            for (Proj pr : Proj.values()) {
-                int r = 0;
-                for (LoraSlot[] row : lora) if (row[pr.ordinal()] != null) r = Math.max(r, row[pr.ordinal()].r);
-                loraU[pr.ordinal()] = new float[n * r];
-                rmax = Math.max(rmax, r);
-            }
-            dlora = new float[n * rmax];
         }
     }
 
-    private void layerForward(int l, float[] x, float[] out, PackedBatch mb, Acts a) {
+    private void layerForward(int l, float[] x, float[] out, PackedBatch mb, LayerActs a, Scratch sc) {
         LlamaModel.Layer ly = base.layer(l);
         int n = mb.n(), c = cfg.hiddenSize();
         int heads = cfg.numHeads(), kvh = cfg.numKvHeads(), d = cfg.headDim();
@@ -143,53 +217,53 @@ public final class TrainModel {
         linear(l, Proj.Q, a.xn1, a.q, n, a);
         linear(l, Proj.K, a.xn1, a.k, n, a);
         linear(l, Proj.V, a.xn1, a.v, n, a);
-        Rope.forward(a.q, a.cos, a.sin, n, heads, d);
-        Rope.forward(a.k, a.cos, a.sin, n, kvh, d);
+        Rope.forward(a.q, sc.cos, sc.sin, n, heads, d);
+        Rope.forward(a.k, sc.cos, sc.sin, n, kvh, d);
         for (int s = 0; s < mb.sequences(); s++) {
             int r0 = mb.start()[s];
-            Attention.forward(a.att, r0 * cfg.qDim(), a.probs, a.probsOff[s], a.q, r0 * cfg.qDim(), a.k, r0 * cfg.kvDim(),
-                    a.v, r0 * cfg.kvDim(), mb.len()[s], 0, heads, kvh, d);
+            Attention.forwardSequence(a.att, r0 * cfg.qDim(), a.probs, sc.probsOff[s], a.q, r0 * cfg.qDim(), a.k, r0 * cfg.kvDim(),
+                    a.v, r0 * cfg.kvDim(), mb.len()[s], heads, kvh, d);
         }
-        linear(l, Proj.O, a.att, a.tmp, n, a);
-        add(a.x2, x, a.tmp, n * c);
+        linear(l, Proj.O, a.att, sc.tmp, n, a);
+        add(a.x2, x, sc.tmp, n * c);
         RmsNorm.forward(a.xn2, a.rstd2, a.x2, ly.postAttentionNorm(), n, c, eps);
         linear(l, Proj.GATE, a.xn2, a.g, n, a);
         linear(l, Proj.UP, a.xn2, a.u, n, a);
         SwiGlu.forward(a.h, a.g, a.u, n, cfg.intermediateSize());
-        linear(l, Proj.DOWN, a.h, a.tmp, n, a);
-        add(out, a.x2, a.tmp, n * c);
+        linear(l, Proj.DOWN, a.h, sc.tmp, n, a);
+        add(out, a.x2, sc.tmp, n * c);
     }
 
     /** dx holds the gradient w.r.t. the layer's output on entry and w.r.t. its input on exit (when needDx). */
-    private void layerBackward(int l, float[] x, float[] dx, PackedBatch mb, Acts a, boolean needDx) {
+    private void layerBackward(int l, float[] x, float[] dx, PackedBatch mb, LayerActs a, Scratch sc, boolean needDx) {
         LlamaModel.Layer ly = base.layer(l);
         int n = mb.n(), c = cfg.hiddenSize();
         int heads = cfg.numHeads(), kvh = cfg.numKvHeads(), d = cfg.headDim();
         // MLP: out = x2 + down(silu(gate(xn2)) * up(xn2)), xn2 = norm(x2)
-        linearBackward(l, Proj.DOWN, dx, a.h, a.dh, false, true, n, a);
-        SwiGlu.backward(a.dg, a.du, a.dh, a.g, a.u, n, cfg.intermediateSize());
-        linearBackward(l, Proj.GATE, a.dg, a.xn2, a.dxn, false, true, n, a);
-        linearBackward(l, Proj.UP, a.du, a.xn2, a.dxn, true, true, n, a);
-        RmsNorm.backward(dx, a.dxn, a.x2, ly.postAttentionNorm(), a.rstd2, n, c, true);
+        linearBackward(l, Proj.DOWN, dx, a.h, sc.dh, false, true, n, a, sc);
+        SwiGlu.backward(sc.dg, sc.du, sc.dh, a.g, a.u, n, cfg.intermediateSize());
+        linearBackward(l, Proj.GATE, sc.dg, a.xn2, sc.dxn, false, true, n, a, sc);
+        linearBackward(l, Proj.UP, sc.du, a.xn2, sc.dxn, true, true, n, a, sc);
+        RmsNorm.backward(dx, sc.dxn, a.x2, ly.postAttentionNorm(), a.rstd2, n, c, true);
         // attention: x2 = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))), xn1 = norm(x)
-        linearBackward(l, Proj.O, dx, a.att, a.datt, false, true, n, a);
+        linearBackward(l, Proj.O, dx, a.att, sc.datt, false, true, n, a, sc);
         for (int s = 0; s < mb.sequences(); s++) {
             int r0 = mb.start()[s];
-            Attention.backward(a.dq, r0 * cfg.qDim(), a.dk, r0 * cfg.kvDim(), a.dv, r0 * cfg.kvDim(), a.datt, r0 * cfg.qDim(),
-                    a.probs, a.probsOff[s], a.q, r0 * cfg.qDim(), a.k, r0 * cfg.kvDim(), a.v, r0 * cfg.kvDim(),
+            Attention.backward(sc.dq, r0 * cfg.qDim(), sc.dk, r0 * cfg.kvDim(), sc.dv, r0 * cfg.kvDim(), sc.datt, r0 * cfg.qDim(),
+                    a.probs, sc.probsOff[s], a.q, r0 * cfg.qDim(), a.k, r0 * cfg.kvDim(), a.v, r0 * cfg.kvDim(),
                     mb.len()[s], 0, heads, kvh, d);
         }
-        Rope.backward(a.dq, a.cos, a.sin, n, heads, d);
-        Rope.backward(a.dk, a.cos, a.sin, n, kvh, d);
+        Rope.backward(sc.dq, sc.cos, sc.sin, n, heads, d);
+        Rope.backward(sc.dk, sc.cos, sc.sin, n, kvh, d);
         // the LoRA backward of q/k/v needs only xn1 and u, which the in-place rotation did not touch
-        linearBackward(l, Proj.Q, a.dq, a.xn1, a.dxn, false, needDx, n, a);
-        linearBackward(l, Proj.K, a.dk, a.xn1, a.dxn, true, needDx, n, a);
-        linearBackward(l, Proj.V, a.dv, a.xn1, a.dxn, true, needDx, n, a);
-        if (needDx) RmsNorm.backward(dx, a.dxn, x, ly.inputNorm(), a.rstd1, n, c, true);
+        linearBackward(l, Proj.Q, sc.dq, a.xn1, sc.dxn, false, needDx, n, a, sc);
+        linearBackward(l, Proj.K, sc.dk, a.xn1, sc.dxn, true, needDx, n, a, sc);
+        linearBackward(l, Proj.V, sc.dv, a.xn1, sc.dxn, true, needDx, n, a, sc);
+        if (needDx) RmsNorm.backward(dx, sc.dxn, x, ly.inputNorm(), a.rstd1, n, c, true);
     }
 
     /** y[n, out] = x W^T (+ bias) (+ s * (x A^T) B^T). */
-    private void linear(int l, Proj p, float[] x, float[] y, int n, Acts a) {
+    private void linear(int l, Proj p, float[] x, float[] y, int n, LayerActs a) {
         Linear lin = base.layer(l).linear(p.shortName());
         MatMul.forward(y, x, n, lin.weight());
         float[] bias = lin.bias();
@@ -202,12 +276,24 @@ public final class TrainModel {
     }
 
     /** dx (+)= dy W + the LoRA path's input gradient (when needDx); accumulates the slot's gradients. */
-    private void linearBackward(int l, Proj p, float[] dy, float[] x, float[] dx, boolean accumulate, boolean needDx, int n, Acts a) {
+    private void linearBackward(int l, Proj p, float[] dy, float[] x, float[] dx, boolean accumulate, boolean needDx, int n,
+                                LayerActs a, Scratch sc) {
         if (needDx) MatMul.backwardInput(dx, dy, n, base.layer(l).linear(p.shortName()).weight(), accumulate);
         LoraSlot s = lora[l][p.ordinal()];
         if (s == null || (!needDx && s.gradA == null && s.gradB == null)) return;
         float[] gb = s.gradB != null ? s.gradB : new float[s.b.length];
-        LoraOp.backward(needDx ? dx : null, s.gradA, gb, a.dlora, dy, x, a.loraU[p.ordinal()], s.a, s.b, n, s.in, s.out, s.r, s.scale);
+        LoraOp.backward(needDx ? dx : null, s.gradA, gb, sc.dlora, dy, x, a.loraU[p.ordinal()], s.a, s.b, n, s.in, s.out, s.r, s.scale);
+    }
+
+    /** Row {@code token} of the embedding [V, C] widened to f32 into dst[off, off + C). */
+    private static void embedRow(Tensor embed, int token, float[] dst, int off) {
+        int c = (int) embed.dim(1);
+        if (embed.dtype() == DType.F32) {
+            MemorySegment.copy(embed.data(), Tensor.F32_LE, (long) token * c * 4, dst, off, c);
+        } else {
+            long base = (long) token * c;
+            for (int i = 0; i < c; i++) dst[off + i] = embed.getFloat(base + i);
+        }
     }
 
     private static void add(float[] out, float[] a, float[] b, int len) {

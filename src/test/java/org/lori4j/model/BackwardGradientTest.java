@@ -103,4 +103,28 @@ class BackwardGradientTest {
         check("attention dk (cached)", k, dk, obj, H, TOL, ke);
         check("attention dv (cached)", v, dv, obj, H, TOL, ke);
     }
+
+    @Test
+    void sequenceForwardAgreesWithTheCachedForwardAndFeedsTheBackward() {
+        Random rnd = new Random(6);
+        int T = 7, heads = 4, kv = 2, d = 6;
+        float[] q = random(rnd, T * heads * d, 1f), k = random(rnd, T * kv * d, 1f), v = random(rnd, T * kv * d, 1f);
+        float[] out = new float[T * heads * d], att = new float[heads * T * T];
+        float[] out2 = new float[out.length], att2 = new float[att.length];
+        Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, 0, heads, kv, d);
+        Attention.forwardSequence(out2, 0, att2, 0, q, 0, k, 0, v, 0, T, heads, kv, d);
+        assertArrayEquals(out, out2, 1e-5f);
+        assertArrayEquals(att, att2, 1e-6f);
+        float[] wt = random(rnd, out.length, 1f);
+        float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
+        Attention.backward(dq, 0, dk, 0, dv, 0, wt, 0, att2, 0, q, 0, k, 0, v, 0, T, 0, heads, kv, d);
+        DoubleSupplier obj = () -> {
+            float[] o = new float[out.length], a = new float[att.length];
+            Attention.forwardSequence(o, 0, a, 0, q, 0, k, 0, v, 0, T, heads, kv, d);
+            return weighted(o, wt);
+        };
+        check("attention dq (sequence form)", q, dq, obj, H, TOL);
+        check("attention dk (sequence form)", k, dk, obj, H, TOL);
+        check("attention dv (sequence form)", v, dv, obj, H, TOL);
+    }
 }
