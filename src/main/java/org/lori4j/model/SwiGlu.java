@@ -33,6 +33,12 @@ public final class SwiGlu {
      * alias gate/up (each index is read before it is written).
      */
     public static void backward(float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int N, int F) {
+        Parallel.forRange(N, Math.max(1, 16384 / F), (n0, n1) ->
+                Vec.siluMulBackward(dgate, n0 * F, dup, n0 * F, dout, n0 * F, gate, n0 * F, up, n0 * F, (n1 - n0) * F));
+    }
+
+    /** The plain-loop reference of {@link #backward}, for tests. */
+    static void backwardReference(float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int N, int F) {
         int n = N * F;
         for (int i = 0; i < n; i++) {
             float g = gate[i], u = up[i], d = dout[i];

@@ -229,6 +229,29 @@ public final class Vec {
         }
     }
 
+    /**
+     * Backward of {@link #siluMul}: with s = sigmoid(g), {@code dup = dout * g * s} and
+     * {@code dgate = dout * up * s * (1 + g * (1 - s))}. The outputs may alias gate and up.
+     */
+    public static void siluMulBackward(float[] dgate, int dgOff, float[] dup, int duOff, float[] dout, int doOff,
+                                       float[] gate, int gOff, float[] up, int uOff, int n) {
+        int i = 0;
+        for (int upper = n - L + 1; i < upper; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i), u = FloatVector.fromArray(F, up, uOff + i);
+            FloatVector d = FloatVector.fromArray(F, dout, doOff + i);
+            FloatVector sig = ONE.div(exp(g.neg()).add(1f));
+            FloatVector dg = d.mul(u).mul(sig).mul(g.mul(ONE.sub(sig)).add(1f));
+            d.mul(g).mul(sig).intoArray(dup, duOff + i);
+            dg.intoArray(dgate, dgOff + i);
+        }
+        for (; i < n; i++) {
+            float g = gate[gOff + i], u = up[uOff + i], d = dout[doOff + i];
+            float sig = 1.0f / (1.0f + (float) Math.exp(-g));
+            dgate[dgOff + i] = d * u * sig * (1.0f + g * (1.0f - sig));
+            dup[duOff + i] = d * g * sig;
+        }
+    }
+
     /** x[off + i] = exp(x[off + i]) for i < n, by {@link #exp(FloatVector)}. */
     public static void expInPlace(float[] x, int off, int n) {
         int i = 0;

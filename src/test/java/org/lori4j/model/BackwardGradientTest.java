@@ -61,6 +61,20 @@ class BackwardGradientTest {
     }
 
     @Test
+    void swiGluVectorBackwardAgreesWithTheScalarReference() {
+        Random rnd = new Random(9);
+        int n = 7, f = 37;
+        float[] g = random(rnd, n * f, 3f), u = random(rnd, n * f, 1f), d = random(rnd, n * f, 1f);
+        float[] dg = new float[n * f], du = new float[n * f], rg = new float[n * f], ru = new float[n * f];
+        SwiGlu.backward(dg, du, d, g, u, n, f);
+        SwiGlu.backwardReference(rg, ru, d, g, u, n, f);
+        for (int i = 0; i < dg.length; i++) {
+            assertEquals(rg[i], dg[i], 1e-6f * (1 + Math.abs(rg[i])), "dgate " + i);
+            assertEquals(ru[i], du[i], 1e-6f * (1 + Math.abs(ru[i])), "dup " + i);
+        }
+    }
+
+    @Test
     void attentionBackwardMatchesFiniteDifferencesWithGqa() {
         Random rnd = new Random(4);
         int T = 5, heads = 4, kv = 2, d = 4;
