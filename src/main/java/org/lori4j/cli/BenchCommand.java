@@ -185,6 +185,10 @@ public final class BenchCommand implements Runnable {
         double med = tps[tps.length / 2];
         out.printf("train batch %d x %d tokens, LoRA r=%d on all 7 projections (A frozen), %d steps after 1 warm-up: "
                 + "tokens/s min %.0f median %.0f max %.0f%n", b, T, rank, runs, tps[0], med, tps[tps.length - 1]);
+        double[] cpu = r.tokensPerSecondOfCpu(Parallel.threads()).clone();
+        Arrays.sort(cpu);
+        out.printf("  per CPU time (tokens / (process CPU s / %d threads), an idle-machine estimate when the machine is shared): "
+                + "min %.0f median %.0f max %.0f%n", Parallel.threads(), cpu[0], cpu[cpu.length / 2], cpu[cpu.length - 1]);
         double pt = pytorchTrain(shape);
         if (!Double.isNaN(pt))
             out.printf("  PyTorch 1.13 fp32 (2 threads, shared/PERF.md): %.0f tokens/s -> %.2fx%n", pt, med / pt);

@@ -13,11 +13,21 @@ import java.util.SplittableRandom;
  * all seven projections with A frozen (LoRI-D), timed per step after warm-up steps.
  */
 public final class TrainBench {
-    /** Step times in seconds, and the tokens per step. */
-    public record Result(long tokensPerStep, double[] seconds) {
+    /**
+     * Step wall times and process CPU times in seconds, and the tokens per step. On a shared, overloaded
+     * machine tokens per CPU-second times the thread count estimates the speed on an idle one.
+     */
+    public record Result(long tokensPerStep, double[] seconds, double[] cpuSeconds) {
         public double[] tokensPerSecond() {
             double[] r = new double[seconds.length];
             for (int i = 0; i < r.length; i++) r[i] = tokensPerStep / seconds[i];
+            return r;
+        }
+
+        /** tokens / (CPU seconds / threads): the wall-clock speed the step would have with the threads to itself. */
+        public double[] tokensPerSecondOfCpu(int threads) {
+            double[] r = new double[cpuSeconds.length];
+            for (int i = 0; i < r.length; i++) r[i] = tokensPerStep / (cpuSeconds[i] / threads);
             return r;
         }
     }
@@ -46,15 +56,19 @@ public final class TrainBench {
             grads.add(s.gradB());
             opts.add(new AdamW(AdamW.Config.lori(), s.b().length));
         }
-        double[] secs = new double[steps];
+        double[] secs = new double[steps], cpu = new double[steps];
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         for (int i = -warmup; i < steps; i++) {
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = os.getProcessCpuTime();
             for (float[] g : grads) java.util.Arrays.fill(g, 0f);
             model.forwardBackward(mb, 1f / batch);
             GradClip.clip(grads, GradClip.Strategy.EVEN, 1.0);
             for (int j = 0; j < params.size(); j++) opts.get(j).update(params.get(j), grads.get(j), 1e-4, null);
-            if (i >= 0) secs[i] = (System.nanoTime() - t0) / 1e9;
+            if (i >= 0) {
+                secs[i] = (System.nanoTime() - t0) / 1e9;
+                cpu[i] = (os.getProcessCpuTime() - c0) / 1e9;
+            }
         }
-        return new Result((long) batch * seq, secs);
+        return new Result((long) batch * seq, secs, cpu);
     }
 }
