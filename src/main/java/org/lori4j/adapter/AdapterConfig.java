@@ -222,7 +222,8 @@ public record AdapterConfig(
         String regex = null;
         JsonNode t = j.get("target_modules");
         if (t == null || t.isNull()) {
-            throw new LoriException(where + ": target_modules is missing");
+            // PEFT fills in its per-architecture default; for llama, mistral and qwen2 it is q_proj, v_proj
+            targets = List.of("q_proj", "v_proj");
         } else if (t.isTextual()) {
             regex = t.asText();
             pyRegex(regex);

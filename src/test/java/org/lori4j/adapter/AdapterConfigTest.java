@@ -93,7 +93,7 @@ class AdapterConfigTest {
         assertTrue(assertThrows(LoriException.class, () -> parse("{\"peft_type\":\"IA3\",\"target_modules\":[\"q_proj\"]}"))
                 .getMessage().contains("IA3"));
         assertThrows(LoriException.class, () -> parse("{\"r\":0,\"target_modules\":[\"q_proj\"]}"));
-        assertThrows(LoriException.class, () -> parse("{\"r\":4}"));
+        assertEquals(List.of("q_proj", "v_proj"), parse("{\"r\":4}").targetModules(), "PEFT's default for Llama");
         assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":\"(unclosed\"}"));
         assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"rank_pattern\":{\"q_proj\":-1}}"));
         // defaults as PEFT: r 8, alpha 8
