@@ -144,4 +144,74 @@ class EvalEndToEndTest {
             assertTrue(g.get("note").asText().startsWith("failed: ") || g.get("note").asText().startsWith("violation: "), g.toString());
         }
     }
+
+    /** A random rank-4 LoRA adapter for stories260K on q_proj and v_proj, strong enough to change greedy outputs. */
+    private static Path randomAdapter(Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("adapter_config.json"), """
+                {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 4, "lora_alpha": 8, "lora_dropout": 0.0,
+                 "target_modules": ["q_proj", "v_proj"], "bias": "none", "fan_in_fan_out": false, "use_rslora": false,
+                 "use_dora": false, "rank_pattern": {}, "alpha_pattern": {}, "modules_to_save": null,
+                 "base_model_name_or_path": "stories260K", "inference_mode": true}
+                """);
+        java.util.Random rnd = new java.util.Random(42);
+        java.util.Map<String, org.lori4j.tensor.Tensor> t = new java.util.TreeMap<>();
+        for (int l = 0; l < 5; l++) {
+            for (String[] pr : new String[][]{{"q_proj", "64"}, {"v_proj", "32"}}) {
+                int out = Integer.parseInt(pr[1]);
+                float[] a = new float[4 * 64], b = new float[out * 4];
+                for (int i = 0; i < a.length; i++) a[i] = (float) (rnd.nextGaussian() * 0.5);
+                for (int i = 0; i < b.length; i++) b[i] = (float) (rnd.nextGaussian() * 0.5);
+                String k = "base_model.model.model.layers." + l + ".self_attn." + pr[0];
+                t.put(k + ".lora_A.weight", org.lori4j.tensor.Tensor.of(a, 4, 64));
+                t.put(k + ".lora_B.weight", org.lori4j.tensor.Tensor.of(b, out, 4));
+            }
+        }
+        org.lori4j.io.SafeTensors.write(dir.resolve("adapter_model.safetensors"), t, java.util.Map.of("format", "pt"));
+        return dir;
+    }
+
+    @Test
+    void adapterIsAppliedAndIdentifiedInTheResults(@TempDir Path tmp) throws Exception {
+        Path adapter = randomAdapter(tmp.resolve("adapter"));
+        Path with = tmp.resolve("with"), without = tmp.resolve("without");
+        String[] common = {"eval", "--task", "hexphi", "--limit", "2", "--max-new-tokens", "8", "--batch-size", "2"};
+        var r = TextCommandsTest.lori(concat(common, "--adapter", adapter + ":0.7", "--out", with.toString()));
+        assertEquals(0, r.code(), r.err());
+        r = TextCommandsTest.lori(concat(common, "--out", without.toString()));
+        assertEquals(0, r.code(), r.err());
+        List<String> outWith = lines(with.resolve("generations.jsonl")).stream().map(g -> g.get("output").asText()).toList();
+        List<String> outWithout = lines(without.resolve("generations.jsonl")).stream().map(g -> g.get("output").asText()).toList();
+        assertEquals(direct(List.of(lines(with.resolve("generations.jsonl")).get(0).get("prompt").asText(),
+                lines(with.resolve("generations.jsonl")).get(1).get("prompt").asText()), 8, 2), outWithout);
+        assertFalse(outWith.equals(outWithout), "the adapter changed nothing: " + outWith);
+
+        // the same outputs as the library path: the model with the adapter applied unmerged at weight 0.7
+        Path dir = EmbeddedModel.path();
+        try (Tokenizer tok = Tokenizer.load(dir); LlamaModel m = LlamaModel.load(dir)) {
+            new org.lori4j.adapter.ActiveAdapters(m, org.lori4j.adapter.ActiveAdapters.Mode.AUTO)
+                    .add(org.lori4j.adapter.LoraAdapter.load(adapter), 0.7);
+            List<int[]> ids = new ArrayList<>();
+            for (JsonNode g : lines(with.resolve("generations.jsonl"))) ids.add(tok.encode(g.get("prompt").asText(), false));
+            List<int[]> gen = new Generator(m).generate(ids, SamplingParams.greedy(8, List.of(2)));
+            for (int i = 0; i < 2; i++) {
+                var dec = tok.streamDecoder(ids.get(i), true);
+                StringBuilder b = new StringBuilder();
+                for (int t : gen.get(i)) b.append(dec.push(t));
+                assertEquals(b.append(dec.finish()).toString(), outWith.get(i));
+            }
+        }
+        JsonNode a = Json.read(with.resolve("results.json")).get("adapters").get(0);
+        assertEquals(0.7, a.get("weight").asDouble());
+        byte[] w = Files.readAllBytes(adapter.resolve("adapter_model.safetensors"));
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(w)),
+                a.get("weights_sha256").get("adapter_model.safetensors").asText());
+        assertEquals(0, Json.read(without.resolve("results.json")).get("adapters").size());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
 }
