@@ -5,6 +5,7 @@ import org.lori4j.generate.Generator;
 import org.lori4j.generate.SamplingParams;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
+import org.lori4j.tensor.MatMul;
 import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.Tokenizer;
 import picocli.CommandLine.ArgGroup;
@@ -79,6 +80,8 @@ public final class GenerateCommand implements Runnable {
         Path dir = model.resolve();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // Compile the vector kernels while the model loads: interpreted, the first tokens would take seconds.
+        Thread warmUp = Thread.ofPlatform().daemon().name("lori-warmup").start(MatMul::warmUp);
         try (Tokenizer tok = Tokenizer.load(dir); LlamaModel m = LlamaModel.load(dir)) {
             adapterOptions.apply(m);
             String text;
@@ -98,6 +101,7 @@ public final class GenerateCommand implements Runnable {
                 out.print(text);
                 out.flush();
             }
+            joinQuietly(warmUp);
             long t0 = System.nanoTime();
             int[] generated = new Generator(m).generate(prompt, p, tok, piece -> {
                 out.print(piece);
@@ -109,6 +113,14 @@ public final class GenerateCommand implements Runnable {
             err.printf("[%d prompt tokens, %d generated in %.2f s, %.1f tokens/s]%n", prompt.length, generated.length, s,
                     generated.length / Math.max(s, 1e-9));
             err.flush();
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
