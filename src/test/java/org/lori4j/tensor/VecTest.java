@@ -28,6 +28,24 @@ class VecTest {
     }
 
     @Test
+    void laneSumsFollowOneFixedPairwiseOrder() {
+        // The same order in the interpreter and in C2, so results never depend on JIT state.
+        int l = Vec.F.length();
+        for (int rep = 0; rep < 50; rep++) {
+            float[] lanes = randn(rnd, l);
+            for (int i = 0; i < l; i++) lanes[i] *= (float) Math.pow(10, rnd.nextInt(-6, 7));
+            float[] a = lanes.clone();
+            for (int h = l / 2; h >= 1; h /= 2) {
+                float[] b = new float[l];
+                for (int i = 0; i < l; i++) b[i] = a[i] + a[(i + h) % l];
+                a = b;
+            }
+            float got = Vec.sumLanes(jdk.incubator.vector.FloatVector.fromArray(Vec.F, lanes, 0));
+            assertEquals(Float.floatToIntBits(a[0]), Float.floatToIntBits(got));
+        }
+    }
+
+    @Test
     void dotOfKnownValues() {
         assertEquals(32f, Vec.dot(new float[] {1, 2, 3}, 0, new float[] {4, 5, 6}, 0, 3));
     }
