@@ -21,7 +21,8 @@ import java.util.Map;
  * its weights in their stored dtype (projections repacked by {@link Weight}, the embedding copied as is; the
  * mapped files are closed once loaded), and its inference forward pass: full-sequence
  * logits and a {@link KvCache} session API for batched generation where every sequence keeps its
- * own positions (no padding).
+ * own positions (no padding). Forward passes on distinct caches may run concurrently; all per-step
+ * state lives in the cache.
  *
  * <p>Legend: N = token rows processed together (all sequences of a step), C = hidden size,
  * H/KV = query/key-value heads, D = head_dim, F = MLP width, V = vocab.
@@ -64,7 +65,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RopeFrequencies rope;
     private final boolean loadedTied;         // tie_word_embeddings as loaded: replaceEmbeddings(e, null) re-ties
     private volatile LlamaConfig config;
-    private volatile Tensor embedTokens;      // [V, C], read in place (memory-mapped) row by row for the lookup
+    private volatile Tensor embedTokens;      // [V, C] in its stored dtype, widened row by row for the lookup
     private volatile Weight lmHead;           // [V, C]; a packed copy of the embedding when tied
     private int maxRowsPerStep = MAX_ROWS_PER_STEP;  // longer inputs run in chunks, exactly as if fed piecewise
 
