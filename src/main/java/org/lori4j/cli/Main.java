@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 TrainCommand.class,
                 PipelineCommand.class,
+                QuickstartCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -29,13 +29,14 @@ class TaskDataTest {
 
     @Test
     void answersFollowTheTaskRules() {
+        List<String> numbers = List.of("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten");
         for (TaskData.Item i : TaskData.math(1, 200, 0).train()) {
-            // "X had a things. Then X got b more." or "... gave b away."
-            String[] w = i.prompt().split(" ");
-            int a = Integer.parseInt(w[2]);
-            int b = Integer.parseInt(w[7]);
-            int expect = i.prompt().contains(" more.") ? a + b : a - b;
-            assertEquals(Integer.toString(expect), i.answer(), i.prompt());
+            // "X had <a> things. X <gains or loses one>. How many now?"
+            int a = numbers.indexOf(i.prompt().split(" ")[2]);
+            assertTrue(a >= 2 && a <= 9, i.prompt());
+            boolean more = i.prompt().contains(" more");
+            assertEquals(more ? "add" : "sub", i.category());
+            assertEquals(numbers.get(more ? a + 1 : a - 1), i.answer(), i.prompt());
         }
         for (TaskData.Item i : TaskData.code(1, 200, 0).train()) {
             List<String> in = List.of(i.prompt().substring(i.prompt().indexOf(':') + 2).split(" "));
@@ -47,5 +48,15 @@ class TaskDataTest {
         for (TaskData.Item i : TaskData.nlu(1, 200, 0).train()) {
             assertTrue(i.answer().equals("happy") || i.answer().equals("sad"));
         }
+    }
+
+    @Test
+    void eachTaskHasItsOwnPromptFormat() {
+        TaskData.Item it = new TaskData.Item("X", "y", "c");
+        assertEquals("Q: X\nA:", TaskData.render("nlu", it));
+        assertEquals("X\nThe answer is", TaskData.render("math", it));
+        assertEquals("Instruction: X\nResponse:", TaskData.render("code", it));
+        assertEquals("Human: X\nAssistant:", TaskData.render("safety", it));
+        assertThrows(IllegalArgumentException.class, () -> TaskData.render("chess", it));
     }
 }

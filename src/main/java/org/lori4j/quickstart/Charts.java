@@ -1,0 +1,133 @@
+package org.lori4j.quickstart;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+import org.lori4j.io.AtomicFiles;
+import org.lori4j.io.LoriException;
+import org.lori4j.quickstart.Results.Variant;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The quickstart's PNG charts, drawn with XChart without a display (java.awt.headless): one loss chart per
+ * task with a curve per training run, and one bar chart per results table.
+ */
+public final class Charts {
+    private static final int W = 900, H = 520;
+
+    private Charts() {}
+
+    /** Writes loss-*.png and single.png, merging.png, continual.png into DIR. */
+    public static void write(Results r, Path dir) {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+        try {
+            Files.createDirectories(dir);
+            for (String task : r.tasks()) {
+                save(lossChart("Training loss: " + Report.display(task) + " (single task)", r.losses(),
+                        run -> isRun(run, task + "-")), dir.resolve("loss-" + task + ".png"));
+                if (!task.equals("safety"))
+                    save(lossChart("Training loss: " + Report.display(task) + " after safety (continual)", r.losses(),
+                            run -> isRun(run, "safety-then-" + task + "-")), dir.resolve("loss-safety-then-" + task + ".png"));
+            }
+            save(singleChart(r), dir.resolve("single.png"));
+            save(mergingChart(r), dir.resolve("merging.png"));
+            save(continualChart(r), dir.resolve("continual.png"));
+        } catch (IOException | RuntimeException | LinkageError e) {
+            throw new LoriException(dir + ": cannot draw the charts: " + e, e);
+        }
+    }
+
+    /** Whether RUN is PREFIX followed by a variant id ("math-" + "lori-s"). */
+    private static boolean isRun(String run, String prefix) {
+        for (Variant v : Variant.values()) if (run.equals(prefix + v.id())) return true;
+        return false;
+    }
+
+    static XYChart lossChart(String title, Map<String, List<Double>> losses, java.util.function.Predicate<String> runs) {
+        XYChart c = new XYChartBuilder().width(W).height(H).title(title).xAxisTitle("step").yAxisTitle("loss (summed NLL per sequence)").build();
+        c.getStyler().setMarkerSize(0);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        losses.forEach((run, curve) -> {
+            if (!runs.test(run) || curve.isEmpty()) return;
+            double[] x = new double[curve.size()], y = new double[curve.size()];
+            for (int i = 0; i < x.length; i++) { x[i] = i + 1; y[i] = curve.get(i); }
+            c.addSeries(run, x, y);
+        });
+        return c;
+    }
+
+    static CategoryChart singleChart(Results r) {
+        CategoryChart c = bars("Single-task accuracy (%)");
+        List<String> cats = categories(r.tasks());
+        c.addSeries("Base model", cats, withAverage(r.tasks(), r.base()));
+        for (Variant v : Variant.values()) c.addSeries(v.label(), cats, withAverage(r.tasks(), r.single().get(v)));
+        return c;
+    }
+
+    static CategoryChart mergingChart(Results r) {
+        CategoryChart c = bars("Accuracy (%) after merging all four adapters");
+        List<String> cats = categories(r.tasks());
+        for (String how : Results.MERGES)
+            for (Variant v : Variant.values())
+                c.addSeries(v.label() + " " + how, cats, withAverage(r.tasks(), r.merging().get(how).get(v)));
+        return c;
+    }
+
+    static CategoryChart continualChart(Results r) {
+        CategoryChart c = bars("Continual learning: safety, then the task (%)");
+        List<String> cats = new ArrayList<>();
+        List<String> later = r.tasks().stream().filter(t -> !t.equals("safety")).toList();
+        for (String t : later) {
+            cats.add("Safety (->" + Report.display(t) + ")");
+            cats.add(Report.display(t));
+        }
+        for (Variant v : Variant.values()) {
+            List<Double> ys = new ArrayList<>();
+            for (String t : later) {
+                double[] st = r.continual().get(v).get(t);
+                ys.add(100 * st[0]);
+                ys.add(100 * st[1]);
+            }
+            c.addSeries(v.label(), cats, ys);
+        }
+        return c;
+    }
+
+    private static CategoryChart bars(String title) {
+        CategoryChart c = new CategoryChartBuilder().width(W).height(H).title(title).yAxisTitle("accuracy (%)").build();
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        c.getStyler().setYAxisMin(0.0);
+        c.getStyler().setYAxisMax(100.0);
+        return c;
+    }
+
+    private static List<String> categories(List<String> tasks) {
+        List<String> cats = new ArrayList<>();
+        for (String t : tasks) cats.add(Report.display(t));
+        cats.add("Avg");
+        return cats;
+    }
+
+    private static List<Double> withAverage(List<String> tasks, Map<String, Double> acc) {
+        List<Double> ys = new ArrayList<>();
+        for (String t : tasks) ys.add(100 * acc.get(t));
+        ys.add(100 * Results.average(acc));
+        return ys;
+    }
+
+    private static void save(Chart<?, ?> chart, Path file) throws IOException {
+        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        AtomicFiles.write(file, os -> os.write(png));
+    }
+}
