@@ -1,6 +1,5 @@
 package org.lori4j.io;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,19 +20,20 @@ import java.util.Map;
  * A llama2.c tokenizer file ({@code tokenizer.bin}, {@code tok512.bin}: int32 max_token_length, then per token
  * float32 score, int32 byte length, UTF-8 bytes) and its conversion to the Hugging Face {@code tokenizer.json}
  * that transformers' LlamaConverter makes from the same SentencePiece BPE model: byte-fallback BPE with merges
- * ranked by piece score, "▁" for spaces, {@code <unk> <s> </s>} as ids 0, 1, 2.
+ * ranked by piece score, "▁" for spaces, {@code <unk> <s> </s>} as ids 0, 1, 2 (built by {@link SentencePieceVocab}).
  *
  * @param pieces the pieces in HF spelling ("▁" for space; ids 0..2 named {@code <unk> <s> </s>})
  * @param scores SentencePiece scores (higher merges first)
  */
 public record Llama2cTokenizer(List<String> pieces, float[] scores, int maxTokenLength) {
-    public static final String SPACE = "\u2581";
+    private static final String SPACE = SentencePieceVocab.SPACE;
 
     /**
      * Reads a llama2.c tokenizer file, or a SentencePiece {@code .model} protobuf when the name ends in ".model";
      * vocabSize is the checkpoint's, which the llama2.c file does not record.
      */
     public static Llama2cTokenizer read(Path file, int vocabSize) {
+        if (file.getFileName().toString().endsWith(".model")) return fromSentencePieceModel(file, vocabSize);
         byte[] all;
         try {
             all = Files.readAllBytes(file);
@@ -43,7 +42,6 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores, int maxToken
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + e.getMessage());
         }
-        if (file.getFileName().toString().endsWith(".model")) return fromSentencePieceModel(file, all, vocabSize);
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         if (b.remaining() < 4) throw new LoriException(file + ": truncated llama2.c tokenizer (no max_token_length)");
         int maxLen = b.getInt();
@@ -92,95 +90,20 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores, int maxToken
     }
 
     /**
-     * The pieces and scores of a SentencePiece ModelProto: field 1 holds the repeated SentencePiece messages
-     * (1: piece, 2: score as float32). Only what the conversion needs is decoded; other fields are skipped.
+     * The pieces and scores of a SentencePiece ModelProto, read by {@link SentencePieceVocab#readModelProto};
+     * ids 0..2 take the llama2.c names whatever the model calls them.
      */
-    private static Llama2cTokenizer fromSentencePieceModel(Path file, byte[] all, int vocabSize) {
+    private static Llama2cTokenizer fromSentencePieceModel(Path file, int vocabSize) {
         List<String> pieces = new ArrayList<>();
         List<Float> scores = new ArrayList<>();
         int maxLen = 0;
-        try {
-            Proto p = new Proto(all, 0, all.length);
-            while (p.more()) {
-                long key = p.varint();
-                if (key == ((1 << 3) | 2)) {
-                    Proto sp = p.sub();
-                    String piece = "";
-                    float score = 0;
-                    while (sp.more()) {
-                        long k = sp.varint();
-                        if (k == ((1 << 3) | 2)) piece = sp.string();
-                        else if (k == ((2 << 3) | 5)) score = sp.float32();
-                        else sp.skip((int) (k & 7));
-                    }
-                    int id = pieces.size();
-                    pieces.add(id == 0 ? "<unk>" : id == 1 ? "<s>" : id == 2 ? "</s>" : piece);
-                    scores.add(score);
-                    maxLen = Math.max(maxLen, piece.replace(SPACE, " ").getBytes(StandardCharsets.UTF_8).length);
-                } else p.skip((int) (key & 7));
-            }
-        } catch (RuntimeException e) {
-            throw new LoriException(file + ": not a SentencePiece model (protobuf parse failed: " + e.getMessage() + ")");
+        for (SentencePieceVocab.Piece p : SentencePieceVocab.readModelProto(file).pieces()) {
+            int id = pieces.size();
+            pieces.add(id == 0 ? "<unk>" : id == 1 ? "<s>" : id == 2 ? "</s>" : p.piece());
+            scores.add(p.score());
+            maxLen = Math.max(maxLen, p.piece().replace(SPACE, " ").getBytes(StandardCharsets.UTF_8).length);
         }
-        if (pieces.isEmpty()) throw new LoriException(file + ": not a SentencePiece model (no pieces)");
         return checked(file, pieces, scores, maxLen, vocabSize);
-    }
-
-    /** A minimal protobuf wire-format reader over a byte range. */
-    private static final class Proto {
-        private final byte[] b;
-        private int pos;
-        private final int end;
-
-        Proto(byte[] b, int pos, int end) {
-            if (end > b.length || pos > end) throw new IllegalStateException("length beyond the end");
-            this.b = b;
-            this.pos = pos;
-            this.end = end;
-        }
-
-        boolean more() { return pos < end; }
-
-        long varint() {
-            long v = 0;
-            for (int shift = 0; shift < 64; shift += 7) {
-                if (pos >= end) throw new IllegalStateException("truncated varint");
-                byte x = b[pos++];
-                v |= (long) (x & 0x7f) << shift;
-                if (x >= 0) return v;
-            }
-            throw new IllegalStateException("varint too long");
-        }
-
-        Proto sub() {
-            int len = (int) varint();
-            Proto p = new Proto(b, pos, pos + len);
-            pos += len;
-            return p;
-        }
-
-        String string() {
-            Proto p = sub();
-            return new String(b, p.pos, p.end - p.pos, StandardCharsets.UTF_8);
-        }
-
-        float float32() {
-            if (pos + 4 > end) throw new IllegalStateException("truncated float");
-            int bits = (b[pos] & 0xff) | (b[pos + 1] & 0xff) << 8 | (b[pos + 2] & 0xff) << 16 | (b[pos + 3] & 0xff) << 24;
-            pos += 4;
-            return Float.intBitsToFloat(bits);
-        }
-
-        void skip(int wireType) {
-            switch (wireType) {
-                case 0 -> varint();
-                case 1 -> pos += 8;
-                case 2 -> sub();
-                case 5 -> pos += 4;
-                default -> throw new IllegalStateException("wire type " + wireType);
-            }
-            if (pos > end) throw new IllegalStateException("field beyond the end");
-        }
     }
 
     /** True when ids 3..258 are the byte pieces {@code <0x00>..<0xFF>} (SentencePiece byte_fallback). */
@@ -192,98 +115,28 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores, int maxToken
     }
 
     /**
-     * BPE merges as transformers' generate_merges derives them from a SentencePiece vocabulary: every split of a
-     * piece into two pieces, per piece ordered by the ids of (left, right); then all merges stably sorted by
-     * (score of the merged piece, length of left, length of right), descending. Ids 0..2 score 0 as in LlamaConverter.
+     * This tokenizer as a SentencePiece vocabulary: {@code <unk>} unknown, {@code <s> </s>} control, the byte pieces
+     * (when present) byte, the rest normal pieces; BOS 1, EOS 2, dummy prefix as llama2.c's encode adds it.
      */
-    public List<String[]> merges() {
-        Map<String, Integer> vocab = new HashMap<>();
-        for (int i = 0; i < pieces.size(); i++) vocab.put(pieces.get(i), i);
-        record Merge(String left, String right, double score) {}
-        List<Merge> merges = new ArrayList<>();
+    public SentencePieceVocab vocab() {
+        boolean bytes = hasByteFallback();
+        List<SentencePieceVocab.Piece> out = new ArrayList<>(pieces.size());
         for (int id = 0; id < pieces.size(); id++) {
-            String piece = pieces.get(id);
-            double score = id < 3 ? 0.0 : scores[id] + 0.0;   // + 0.0 turns -0.0 into 0.0: Python compares them equal
-            List<Merge> local = new ArrayList<>();
-            // split at code point boundaries: Python slices strings by code point
-            int[] cps = piece.codePoints().toArray();
-            for (int k = 1; k < cps.length; k++) {
-                String l = new String(cps, 0, k), r = new String(cps, k, cps.length - k);
-                if (vocab.containsKey(l) && vocab.containsKey(r)) local.add(new Merge(l, r, score));
-            }
-            local.sort(Comparator.<Merge>comparingInt(m -> vocab.get(m.left)).thenComparingInt(m -> vocab.get(m.right)));
-            merges.addAll(local);
+            int type = id == 0 ? SentencePieceVocab.UNKNOWN : id < 3 ? SentencePieceVocab.CONTROL
+                    : bytes && id < 259 ? SentencePieceVocab.BYTE : SentencePieceVocab.NORMAL;
+            out.add(new SentencePieceVocab.Piece(pieces.get(id), scores[id], type));
         }
-        // List.sort is stable; a descending comparator keeps equal keys in insertion order like Python's reverse=True.
-        merges.sort(Comparator.comparingDouble(Merge::score)
-                .thenComparingInt(m -> m.left.codePointCount(0, m.left.length()))
-                .thenComparingInt(m -> m.right.codePointCount(0, m.right.length())).reversed());
-        List<String[]> out = new ArrayList<>(merges.size());
-        for (Merge m : merges) out.add(new String[]{m.left, m.right});
-        return out;
+        return new SentencePieceVocab(out, SentencePieceVocab.BPE, "identity", bytes, true, 0, 1, 2);
+    }
+
+    /** BPE merges ranked as transformers ranks them; see {@link SentencePieceVocab#merges()}. */
+    public List<String[]> merges() {
+        return vocab().merges();
     }
 
     /** The tokenizer.json of a legacy Llama/SentencePiece-BPE tokenizer (as for Llama 2 and Mistral). */
     public ObjectNode toTokenizerJson() {
-        ObjectNode root = Json.MAPPER.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (int i = 0; i < 3; i++) {
-            ObjectNode t = added.addObject();
-            t.put("id", i);
-            t.put("content", pieces.get(i));
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-        }
-        ObjectNode norm = root.putObject("normalizer");
-        norm.put("type", "Sequence");
-        ArrayNode ns = norm.putArray("normalizers");
-        ns.addObject().put("type", "Prepend").put("prepend", SPACE);
-        ObjectNode rep = ns.addObject().put("type", "Replace");
-        rep.putObject("pattern").put("String", " ");
-        rep.put("content", SPACE);
-        root.putNull("pre_tokenizer");
-        ObjectNode post = root.putObject("post_processor");
-        post.put("type", "TemplateProcessing");
-        ArrayNode single = post.putArray("single");
-        single.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
-        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        ArrayNode pair = post.putArray("pair");
-        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
-        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 1);
-        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
-        ObjectNode bos = post.putObject("special_tokens").putObject("<s>");
-        bos.put("id", "<s>");
-        bos.putArray("ids").add(1);
-        bos.putArray("tokens").add("<s>");
-        ObjectNode dec = root.putObject("decoder");
-        dec.put("type", "Sequence");
-        ArrayNode ds = dec.putArray("decoders");
-        ObjectNode drep = ds.addObject().put("type", "Replace");
-        drep.putObject("pattern").put("String", SPACE);
-        drep.put("content", " ");
-        ds.addObject().put("type", "ByteFallback");
-        ds.addObject().put("type", "Fuse");
-        ds.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE");
-        model.putNull("dropout");
-        model.put("unk_token", "<unk>");
-        model.putNull("continuing_subword_prefix");
-        model.putNull("end_of_word_suffix");
-        model.put("fuse_unk", true);
-        model.put("byte_fallback", hasByteFallback());
-        ObjectNode vocab = model.putObject("vocab");
-        for (int i = 0; i < pieces.size(); i++) vocab.put(pieces.get(i), i);
-        ArrayNode merges = model.putArray("merges");
-        for (String[] m : merges()) merges.add(m[0] + " " + m[1]);   // pieces hold no spaces ("▁" instead)
-        return root;
+        return vocab().toTokenizerJson();
     }
 
     /** tokenizer_config.json for LlamaTokenizer(Fast): BOS added, EOS not, legacy spacing. */
