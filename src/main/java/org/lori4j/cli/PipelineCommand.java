@@ -49,7 +49,7 @@ public final class PipelineCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter pw = spec.commandLine().getOut();
         TrainRun.Request stage = new TrainRun.Request(model.resolve(), opts.data, out, opts.config(TrainConfig.Method.LORI_D, lrD),
-                opts.dataOptions(), null, null, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, false);
+                opts.dataOptions(), null, null, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, false, opts.checkpointing());
         Pipeline.Summary s = Pipeline.run(new Pipeline.Request(stage, lrD, lrS, sparsity, Masks.Granularity.parse(granularity)),
                 new TrainCommand.Progress(pw, System.console() != null));
         pw.printf(Locale.ROOT, "LoRI-D %s (loss %.4f), mask %s, LoRI-S %s (loss %.4f, %,d trainable parameters = %.2f%% of LoRA's)%n",

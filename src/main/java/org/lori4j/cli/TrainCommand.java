@@ -58,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
         double rate = lr != null ? lr : defaultLr(m);
         PrintWriter pw = spec.commandLine().getOut();
         TrainRun.Request req = new TrainRun.Request(model.resolve(), opts.data, out, opts.config(m, rate), opts.dataOptions(),
-                initAdapter, mask, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, resume);
+                initAdapter, mask, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, resume, opts.checkpointing());
         TrainRun.Summary s = TrainRun.run(req, new Progress(pw, System.console() != null));
         pw.printf(Locale.ROOT, "%s after %d of %d steps (last loss %.4f): adapter in %s%n",
                 s.stopped() ? "stopped" : "done", s.steps(), s.totalSteps(), s.lastLoss(), s.adapter());

@@ -92,8 +92,21 @@ public final class TrainOptions {
     @Option(names = "--save-every", defaultValue = "0", paramLabel = "N", description = "write a resumable checkpoint every N steps (default: only at the end)")
     int saveEvery;
 
+    @Option(names = "--checkpointing", defaultValue = "auto", paramLabel = "C",
+            description = "recompute each layer in the backward: auto (only when keeping every layer's activations would take over a quarter of the heap), always, never")
+    String checkpointing;
+
     @Option(names = "--stop-after", paramLabel = "N", hidden = true, description = "stop with a checkpoint after N steps, as if killed there (testing)")
     Long stopAfter;
+
+    org.lori4j.train.TrainModel.Checkpointing checkpointing() {
+        return switch (checkpointing) {
+            case "auto" -> org.lori4j.train.TrainModel.Checkpointing.AUTO;
+            case "always" -> org.lori4j.train.TrainModel.Checkpointing.ALWAYS;
+            case "never" -> org.lori4j.train.TrainModel.Checkpointing.NEVER;
+            default -> throw new LoriException("--checkpointing: '" + checkpointing + "' is not auto, always or never");
+        };
+    }
 
     DataOptions dataOptions() {
         DataOptions d = DataOptions.defaults();

@@ -78,7 +78,7 @@ public final class Pipeline {
         boolean resume = TrainState.exists(dir);
         TrainRun.Request r = new TrainRun.Request(b.modelDir(), b.dataFiles(), dir, cfg, b.data(), null, mask,
                 mask == null ? b.rank() : null, mask == null ? b.alpha() : null, mask == null && b.rslora(),
-                mask == null ? b.targets() : null, seed, resume);
+                mask == null ? b.targets() : null, seed, resume, b.checkpointing());
         TrainRun.Summary s = TrainRun.run(r, rep);
         if (s.stopped()) throw new StoppedException(dir);
         return s;

@@ -47,14 +47,16 @@ public final class TrainRun {
      * @param seed        seed of a fresh adapter's A, or null: the mask source's A (LoRI-S), else 0; the data order
      *                    uses {@code config.seed()}
      * @param resume      continue from {@code outDir/training_state}
+     * @param checkpointing whether layers are recomputed in the backward (results are the same either way)
      */
     public record Request(Path modelDir, List<Path> dataFiles, Path outDir, TrainConfig config, DataOptions data,
                           Path initAdapter, Path mask, Integer rank, Double alpha, boolean rslora, List<String> targets,
-                          Long seed, boolean resume) {
+                          Long seed, boolean resume, TrainModel.Checkpointing checkpointing) {
         public Request {
             Objects.requireNonNull(modelDir, "modelDir");
             Objects.requireNonNull(outDir, "outDir");
             dataFiles = List.copyOf(dataFiles);
+            if (checkpointing == null) checkpointing = TrainModel.Checkpointing.AUTO;
         }
     }
 
@@ -92,6 +94,7 @@ public final class TrainRun {
             LoraAdapter adapter = built.adapter();
             Map<String, Masks.Mask> masks = req.mask() == null ? null : Masks.read(req.mask());
             TrainModel model = new TrainModel(base);
+            model.setCheckpointing(req.checkpointing());
             for (LoraAdapter.Module m : adapter.modules().values()) {
                 Proj p = Proj.byShortName(m.proj());
                 boolean[] keep = null;

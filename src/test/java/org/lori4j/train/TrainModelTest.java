@@ -109,4 +109,19 @@ class TrainModelTest {
         float[] split = m.slots().get(3).gradB;
         for (int i = 0; i < both.length; i++) assertEquals(both[i], split[i], 1e-4f * (1 + Math.abs(both[i])));
     }
+
+    @Test
+    void recomputingLayersGivesBitIdenticalGradients() {
+        float[][] grads = new float[2][];
+        double[][] losses = new double[2][];
+        TrainModel.Checkpointing[] modes = {TrainModel.Checkpointing.ALWAYS, TrainModel.Checkpointing.NEVER};
+        for (int i = 0; i < 2; i++) {
+            TrainModel m = withRandomLora(13, true);
+            m.setCheckpointing(modes[i]);
+            losses[i] = m.forwardBackward(batch(0, 4), 0.25f);
+            grads[i] = m.slots().get(2).gradA.clone();
+        }
+        assertArrayEquals(losses[0], losses[1], 0.0);
+        for (int j = 0; j < grads[0].length; j++) assertEquals(Float.floatToRawIntBits(grads[0][j]), Float.floatToRawIntBits(grads[1][j]));
+    }
 }
