@@ -239,7 +239,21 @@ public final class Vec {
         for (int upper = n - L + 1; i < upper; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, gOff + i), u = FloatVector.fromArray(F, up, uOff + i);
             FloatVector d = FloatVector.fromArray(F, dout, doOff + i);
-            FloatVector sig = ONE.div(exp(g.neg()).add(1f));
+            // exp(-g) written out here: a call to exp() is not always inlined (once exp is compiled on its own
+            // its code exceeds C2's InlineSmallCode), and a call that is not inlined boxes the vectors
+            FloatVector x = g.neg();
+            FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+            FloatVector kf = xc.fma(LOG2E, ROUND).sub(ROUND);
+            FloatVector r = kf.fma(NEG_LN2_HI, xc);
+            r = kf.fma(NEG_LN2_LO, r);
+            FloatVector p = C7.fma(r, C6).fma(r, C5).fma(r, C4).fma(r, C3).fma(r, C2).fma(r, ONE).fma(r, ONE);
+            IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
+            IntVector k1 = k.lanewise(VectorOperators.ASHR, 1);
+            FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = k.sub(k1).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2).blend(0f, x.compare(VectorOperators.LT, EXP_MIN))
+                    .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+            FloatVector sig = ONE.div(e.add(1f));   // NaN gates propagate through the arithmetic
             FloatVector dg = d.mul(u).mul(sig).mul(g.mul(ONE.sub(sig)).add(1f));
             d.mul(g).mul(sig).intoArray(dup, duOff + i);
             dg.intoArray(dgate, dgOff + i);
