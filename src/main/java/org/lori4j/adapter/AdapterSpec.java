@@ -4,6 +4,8 @@ import org.lori4j.io.LoriException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * An adapter named on the command line as {@code DIR} or {@code DIR:WEIGHT} (weight 1 when absent).
@@ -25,6 +27,21 @@ public record AdapterSpec(Path dir, double weight) {
             }
         }
         return new AdapterSpec(Path.of(s), 1.0);
+    }
+
+    /** Adapters loaded from command-line specs, with their weights in the same order. */
+    public record Loaded(List<LoraAdapter> adapters, double[] weights) {}
+
+    /** Parses each {@code DIR[:W]} and loads its adapter. */
+    public static Loaded loadAll(List<String> specs) {
+        List<LoraAdapter> adapters = new ArrayList<>(specs.size());
+        double[] weights = new double[specs.size()];
+        for (int i = 0; i < specs.size(); i++) {
+            AdapterSpec s = parse(specs.get(i));
+            adapters.add(LoraAdapter.load(s.dir()));
+            weights[i] = s.weight();
+        }
+        return new Loaded(List.copyOf(adapters), weights);
     }
 
     @Override

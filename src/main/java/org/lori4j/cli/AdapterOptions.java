@@ -7,7 +7,6 @@ import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
 import picocli.CommandLine.Option;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -40,13 +39,9 @@ public final class AdapterOptions {
             case "sparse" -> ActiveAdapters.Mode.SPARSE;
             default -> throw new LoriException("--lora-b: expected auto, dense or sparse, got '" + loraB + "'");
         };
-        List<LoraAdapter> loaded = new ArrayList<>();
-        double[] weights = new double[adapters.size()];
-        for (int i = 0; i < adapters.size(); i++) {
-            AdapterSpec s = AdapterSpec.parse(adapters.get(i));
-            loaded.add(LoraAdapter.load(s.dir()));
-            weights[i] = s.weight();
-        }
+        AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
+        List<LoraAdapter> loaded = specs.adapters();
+        double[] weights = specs.weights();
         if (merge) {
             ActiveAdapters.mergeInto(model, loaded, weights);
             return null;

@@ -12,7 +12,6 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -43,13 +42,9 @@ public final class ExportCommand implements Callable<Integer> {
     public Integer call() {
         DType d = MergeCommand.parseDtype(dtype, true);
         long shard = Export.parseSize(shardSize);
-        List<LoraAdapter> ads = new ArrayList<>();
-        double[] w = new double[adapters.size()];
-        for (int i = 0; i < adapters.size(); i++) {
-            AdapterSpec s = AdapterSpec.parse(adapters.get(i));
-            ads.add(LoraAdapter.load(s.dir()));
-            w[i] = s.weight();
-        }
+        AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
+        List<LoraAdapter> ads = specs.adapters();
+        double[] w = specs.weights();
         PrintWriter pw = spec.commandLine().getOut();
         Export.export(model.resolve(), ads, w, out, d, shard, pw::println);
         pw.println("exported " + model.resolve() + " + " + adapters.size() + " adapter(s) -> " + out);

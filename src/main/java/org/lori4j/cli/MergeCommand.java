@@ -13,7 +13,6 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -60,13 +59,9 @@ public final class MergeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.parse(method), density, majority, seed, !noRescale, rsloraFix);
         DType d = parseDtype(dtype, false);
-        List<LoraAdapter> ads = new ArrayList<>();
-        double[] w = new double[adapters.size()];
-        for (int i = 0; i < adapters.size(); i++) {
-            AdapterSpec s = AdapterSpec.parse(adapters.get(i));
-            ads.add(LoraAdapter.load(s.dir()));
-            w[i] = s.weight();
-        }
+        AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
+        List<LoraAdapter> ads = specs.adapters();
+        double[] w = specs.weights();
         LoraAdapter merged = AdapterMerge.merge(ads, w, opt, m -> err.println("warning: " + m));
         err.flush();
         LoraAdapter toSave = merged.withDtype(d);
