@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class AdapterCommandsTest {
     private static final Path FIX = TestPaths.fixture("adapter");
 
-    private static TextCommandsTest.Result lori(String... args) { return TextCommandsTest.lori(args); }
+    private static LoriCli.Result lori(String... args) { return LoriCli.run(args); }
 
     private static String f(String name) { return FIX.resolve(name).toString(); }
 
@@ -29,7 +30,7 @@ class AdapterCommandsTest {
 
     @Test
     void infoReportsSparsityAndParameters() throws Exception {
-        TextCommandsTest.Result r = lori("info", "--adapter", f("lori_s"), "--json");
+        LoriCli.Result r = lori("info", "--adapter", f("lori_s"), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
         LoraAdapter s = LoraAdapter.load(FIX.resolve("lori_s"));
@@ -48,7 +49,7 @@ class AdapterCommandsTest {
 
     @Test
     void masksWritesTheReferenceMasks(@TempDir Path tmp) {
-        TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.1,0.5,0.9,0.99",
+        LoriCli.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.1,0.5,0.9,0.99",
                 "--granularity", "layer", "--out", tmp.toString());
         assertEquals(0, r.code(), r.err());
         for (String s : new String[]{"0.1", "0.5", "0.9", "0.99"}) {
@@ -63,11 +64,11 @@ class AdapterCommandsTest {
     @Test
     void masksRefusesBadSparsityAndMaliciousExclude(@TempDir Path tmp) throws IOException {
         for (String s : new String[]{"0", "1", "1.5", "-0.1", "abc"}) {
-            TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", s, "--out", tmp.resolve("m").toString());
+            LoriCli.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", s, "--out", tmp.resolve("m").toString());
             assertEquals(2, r.code(), s);
             assertEquals(1, r.err().strip().lines().filter(l -> l.startsWith("error:")).count(), r.err());
         }
-        TextCommandsTest.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.9", "--exclude", f("pt/evil.pt"),
+        LoriCli.Result r = lori("masks", "--adapter", f("lori_d"), "--sparsity", "0.9", "--exclude", f("pt/evil.pt"),
                 "--out", tmp.resolve("m").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("refusing pickle global"), r.err());
@@ -77,7 +78,7 @@ class AdapterCommandsTest {
     @Test
     void mergeWritesAPeftAdapterAndRefusesBadInput(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("cat");
-        TextCommandsTest.Result r = lori("merge", "--adapter", f("lora_a") + ":1.0", "--adapter", f("lora_b") + ":0.5", "--out", out.toString());
+        LoriCli.Result r = lori("merge", "--adapter", f("lora_a") + ":1.0", "--adapter", f("lora_b") + ":0.5", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         LoraAdapter got = LoraAdapter.load(out), exp = LoraAdapter.load(FIX.resolve("merge_cat"));
         assertEquals(exp.config().r(), got.config().r());
@@ -103,7 +104,7 @@ class AdapterCommandsTest {
         var j = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(FIX.resolve("tiny/config.json"));
         j.put("hidden_size", 48);
         Json.write(other.resolve("config.json"), j);
-        TextCommandsTest.Result r = lori("export", "--model", other.toString(), "--adapter", f("lora_a"), "--out", tmp.resolve("out").toString());
+        LoriCli.Result r = lori("export", "--model", other.toString(), "--adapter", f("lora_a"), "--out", tmp.resolve("out").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("has shape"), r.err());
         assertFalse(Files.exists(tmp.resolve("out")));
@@ -123,7 +124,7 @@ class AdapterCommandsTest {
         String tokens = "1,5,9,13,2,40,7,63";
         Path u = tmp.resolve("u.safetensors"), m = tmp.resolve("m.safetensors"), s = tmp.resolve("s.safetensors");
         String[] ads = {"--adapter", f("lora_a") + ":0.7", "--adapter", f("lora_b") + ":1.3", "--adapter", f("lora_c")};
-        TextCommandsTest.Result r = lori(concat(new String[]{"logits", "--model", f("tiny"), "--tokens", tokens, "--out", u.toString()}, ads));
+        LoriCli.Result r = lori(concat(new String[]{"logits", "--model", f("tiny"), "--tokens", tokens, "--out", u.toString()}, ads));
         assertEquals(0, r.code(), r.err());
         r = lori(concat(new String[]{"logits", "--model", f("tiny"), "--tokens", tokens, "--out", m.toString(), "--merge"}, ads));
         assertEquals(0, r.code(), r.err());

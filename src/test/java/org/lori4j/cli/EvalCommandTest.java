@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
@@ -13,9 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** lori eval through Main: user errors are one line and exit 2; --compare prints a table. */
 class EvalCommandTest {
 
-    private static TextCommandsTest.Result lori(String... args) { return TextCommandsTest.lori(args); }
+    private static LoriCli.Result lori(String... args) { return LoriCli.run(args); }
 
-    private static void assertOneLineError(TextCommandsTest.Result r, String expectedStart) {
+    private static void assertOneLineError(LoriCli.Result r, String expectedStart) {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().startsWith("error: " + expectedStart), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());

@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,13 +58,13 @@ class EvalEndToEndTest {
     @Test
     void hexphiOnTheEmbeddedModelWritesScoredGenerationsAndResumes(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("run");
-        var r = TextCommandsTest.lori("eval", "--task", "hexphi", "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2",
+        var r = LoriCli.run("eval", "--task", "hexphi", "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2",
                 "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("| hexphi | safety | 2 |"), r.out());
 
         // resume with a larger limit: the first two outputs are reused, two more generated
-        r = TextCommandsTest.lori("eval", "--task", "hexphi", "--limit", "4", "--max-new-tokens", "12", "--batch-size", "2",
+        r = LoriCli.run("eval", "--task", "hexphi", "--limit", "4", "--max-new-tokens", "12", "--batch-size", "2",
                 "--out", out.toString(), "--resume");
         assertEquals(0, r.code(), r.err());
         JsonNode results = Json.read(out.resolve("results.json"));
@@ -98,7 +99,7 @@ class EvalEndToEndTest {
     @Test
     void commonsenseFolderOnTheEmbeddedModelReportsEachTaskAndTheAverage(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("cs");
-        var r = TextCommandsTest.lori("eval", "--task", "commonsense", "--data", TestPaths.shared().resolve("data/lori-tasks").toString(),
+        var r = LoriCli.run("eval", "--task", "commonsense", "--data", TestPaths.shared().resolve("data/lori-tasks").toString(),
                 "--limit", "2", "--max-new-tokens", "6", "--batch-size", "4", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode results = Json.read(out.resolve("results.json"));
@@ -110,7 +111,7 @@ class EvalEndToEndTest {
             assertTrue(g.get("prompt").asText().endsWith("### Response:\n" + " ".repeat(16)), g.get("prompt").asText());
             assertEquals(g.get("extracted").asText().equals(g.get("gold").asText()), g.get("correct").asBoolean());
         }
-        String compare = TextCommandsTest.lori("eval", "--compare", out.toString(), out.toString()).out();
+        String compare = LoriCli.run("eval", "--compare", out.toString(), out.toString()).out();
         assertTrue(compare.contains("| boolq | accuracy |"), compare);
         assertTrue(compare.contains("| average | mean |"), compare);
     }
@@ -125,7 +126,7 @@ class EvalEndToEndTest {
     void humanevalOnTheEmbeddedModelExecutesEverySample(@TempDir Path tmp) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(org.lori4j.eval.PythonSandbox.resolve("python3") != null, "python3 not installed");
         Path out = tmp.resolve("he");
-        var r = TextCommandsTest.lori("eval", "--task", "humaneval", "--data", TestPaths.fixture("eval").resolve("humaneval_mini.jsonl").toString(),
+        var r = LoriCli.run("eval", "--task", "humaneval", "--data", TestPaths.fixture("eval").resolve("humaneval_mini.jsonl").toString(),
                 "--allow-code-execution", "--samples", "2", "--max-new-tokens", "6", "--batch-size", "3", "--exec-timeout", "20",
                 "--out", out.toString());
         assertEquals(0, r.code(), r.err());
@@ -176,9 +177,9 @@ class EvalEndToEndTest {
         Path adapter = randomAdapter(tmp.resolve("adapter"));
         Path with = tmp.resolve("with"), without = tmp.resolve("without");
         String[] common = {"eval", "--task", "hexphi", "--limit", "2", "--max-new-tokens", "8", "--batch-size", "2"};
-        var r = TextCommandsTest.lori(concat(common, "--adapter", adapter + ":0.7", "--out", with.toString()));
+        var r = LoriCli.run(concat(common, "--adapter", adapter + ":0.7", "--out", with.toString()));
         assertEquals(0, r.code(), r.err());
-        r = TextCommandsTest.lori(concat(common, "--out", without.toString()));
+        r = LoriCli.run(concat(common, "--out", without.toString()));
         assertEquals(0, r.code(), r.err());
         List<String> outWith = lines(with.resolve("generations.jsonl")).stream().map(g -> g.get("output").asText()).toList();
         List<String> outWithout = lines(without.resolve("generations.jsonl")).stream().map(g -> g.get("output").asText()).toList();

@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.lori4j.cli.TextCommandsTest.lori;
+import static org.lori4j.LoriCli.run;
 
 /** lori generate / logits / bench end to end through Main, on the embedded stories260K model. */
 class GenerateCommandsTest {
@@ -35,7 +36,7 @@ class GenerateCommandsTest {
 
     @Test
     void generateFromBosPrintsRunCsGreedyStory() {
-        TextCommandsTest.Result r = lori("generate", "--prompt", "", "--max-new-tokens", "200");
+        LoriCli.Result r = run("generate", "--prompt", "", "--max-new-tokens", "200");
         assertEquals(0, r.code(), r.err());
         assertEquals(goldenGreedyText() + "\n", r.out());
         assertTrue(r.err().contains("200 generated"), r.err());
@@ -43,17 +44,17 @@ class GenerateCommandsTest {
 
     @Test
     void promptIsEchoedUnlessNoEcho() {
-        TextCommandsTest.Result r = lori("generate", "--prompt", "Once upon a time", "--max-new-tokens", "12");
+        LoriCli.Result r = run("generate", "--prompt", "Once upon a time", "--max-new-tokens", "12");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("Once upon a time, there was a little girl named Lily."), r.out());
-        TextCommandsTest.Result n = lori("generate", "--prompt", "Once upon a time", "--max-new-tokens", "12", "--no-echo");
+        LoriCli.Result n = run("generate", "--prompt", "Once upon a time", "--max-new-tokens", "12", "--no-echo");
         assertEquals(r.out().substring("Once upon a time".length()), n.out());
     }
 
     @Test
     void seededSamplingIsReproducible() {
         String[] args = {"generate", "--prompt", "Once", "--max-new-tokens", "30", "--temperature", "1", "--top-p", "0.9", "--seed", "5"};
-        TextCommandsTest.Result a = lori(args), b = lori(args);
+        LoriCli.Result a = run(args), b = run(args);
         assertEquals(0, a.code(), a.err());
         assertEquals(a.out(), b.out());
     }
@@ -70,7 +71,7 @@ class GenerateCommandsTest {
                 + "{% if add_generation_prompt %} Lily{% endif %}");
         Json.write(dir.resolve("tokenizer_config.json"), tc);
 
-        TextCommandsTest.Result r = lori("generate", "--model", dir.toString(), "--chat", "There was a girl.", "--max-new-tokens", "15");
+        LoriCli.Result r = run("generate", "--model", dir.toString(), "--chat", "There was a girl.", "--max-new-tokens", "15");
         assertEquals(0, r.code(), r.err());
         try (Tokenizer tok = Tokenizer.load(dir); LlamaModel m = LlamaModel.load(dir)) {
             int[] prompt = tok.encode("<s>There was a girl. Lily", false);
@@ -81,20 +82,20 @@ class GenerateCommandsTest {
             // the streamed text is the continuation of the prompt's text (with its leading space)
             assertEquals(tok.decode(all, true).substring(tok.decode(prompt, true).length()) + "\n", r.out());
         }
-        TextCommandsTest.Result none = lori("generate", "--chat", "Hi");
+        LoriCli.Result none = run("generate", "--chat", "Hi");
         assertEquals(2, none.code());
         assertTrue(none.err().startsWith("error: ") && none.err().contains("chat_template"), none.err());
     }
 
     @Test
     void adaptersAndBadValuesAreRefusedWithOneLine() {
-        TextCommandsTest.Result r = lori("generate", "--prompt", "x", "--adapter", "/tmp/nothing");
+        LoriCli.Result r = run("generate", "--prompt", "x", "--adapter", "/tmp/nothing");
         assertEquals(2, r.code());
         assertEquals("error: /tmp/nothing: adapter folder not found\n", r.err());
-        r = lori("generate", "--prompt", "x", "--top-p", "1.5");
+        r = run("generate", "--prompt", "x", "--top-p", "1.5");
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("error: top-p"), r.err());
-        r = lori("logits", "--tokens", "1,999", "--out", "/tmp/never-written.safetensors");
+        r = run("logits", "--tokens", "1,999", "--out", "/tmp/never-written.safetensors");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("999"), r.err());
         assertTrue(!Files.exists(Path.of("/tmp/never-written.safetensors")));
@@ -103,7 +104,7 @@ class GenerateCommandsTest {
     @Test
     void logitsWritesTheFullSequenceLogits(@TempDir Path tmp) {
         Path out = tmp.resolve("l.safetensors");
-        TextCommandsTest.Result r = lori("logits", "--tokens", "1,403,407,261", "--out", out.toString());
+        LoriCli.Result r = run("logits", "--tokens", "1,403,407,261", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         try (SafeTensorsFile f = SafeTensors.read(out); LlamaModel m = LlamaModel.load(EmbeddedModel.path())) {
             assertArrayEquals(new long[]{4, 512}, f.get("logits").shape());
@@ -114,15 +115,15 @@ class GenerateCommandsTest {
 
     @Test
     void benchBuildsTheRandomModelOnceAndReports(@TempDir Path tmp) {
-        TextCommandsTest.Result r = lori("bench", "decode", "--shape", "tiny", "--tokens", "4", "--runs", "1", "--cache-dir", tmp.toString());
+        LoriCli.Result r = run("bench", "decode", "--shape", "tiny", "--tokens", "4", "--runs", "1", "--cache-dir", tmp.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("writing random tiny f32 model") && r.out().contains("tokens/s") && r.out().contains("VmRSS"), r.out());
         assertTrue(Files.isRegularFile(tmp.resolve("tiny-f32/config.json")));
-        r = lori("bench", "prefill", "--shape", "tiny", "--dtype", "bf16", "--tokens", "16", "--runs", "1", "--cache-dir", tmp.toString());
+        r = run("bench", "prefill", "--shape", "tiny", "--dtype", "bf16", "--tokens", "16", "--runs", "1", "--cache-dir", tmp.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("GFLOP/s"), r.out());
-        r = lori("bench", "prefill", "--shape", "tiny", "--tokens", "16", "--runs", "1", "--cache-dir", tmp.toString());
+        r = run("bench", "prefill", "--shape", "tiny", "--tokens", "16", "--runs", "1", "--cache-dir", tmp.toString());
         assertTrue(!r.out().contains("writing"), "reuses the cached model: " + r.out());
-        assertEquals(2, lori("bench", "sideways").code());
+        assertEquals(2, run("bench", "sideways").code());
     }
 }

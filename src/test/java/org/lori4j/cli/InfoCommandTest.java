@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,9 +11,6 @@ import org.lori4j.model.ModelInfo;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -25,25 +23,9 @@ class InfoCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void defaultModelIsTheEmbeddedStories260K() throws Exception {
-        Run r = run("info", "--json");
+        var r = LoriCli.run("info", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
         assertEquals(64, j.get("config").get("hidden_size").asInt());
@@ -55,7 +37,7 @@ class InfoCommandTest {
         assertEquals(Files.size(Path.of(j.get("model").asText()).resolve("model.safetensors")),
                 j.get("files").get(0).get("bytes").asLong());
         assertTrue(j.get("tokenizer").asBoolean());
-        Run text = run("info");
+        var text = LoriCli.run("info");
         assertEquals(0, text.code());
         assertTrue(text.out().contains("heads        8 query, 4 key/value, head dim 8"), text.out());
         assertTrue(text.out().contains("parameters   260,032 in 47 tensors"), text.out());
@@ -91,11 +73,11 @@ class InfoCommandTest {
 
     @Test
     void badModelsExitWithOneLineErrors() throws Exception {
-        Run r = run("info", "--model", tmp.resolve("nope").toString());
+        var r = LoriCli.run("info", "--model", tmp.resolve("nope").toString());
         assertEquals(2, r.code());
         assertEquals("error: " + tmp.resolve("nope/config.json") + ": file not found", r.err().strip());
         Files.writeString(tmp.resolve("config.json"), "{\"model_type\":\"gpt2\"}");
-        r = run("info", "--model", tmp.toString());
+        r = LoriCli.run("info", "--model", tmp.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().strip().endsWith("model_type 'gpt2' is not supported (supported: llama, mistral, qwen2)"), r.err());
         assertEquals(1, r.err().strip().lines().count());

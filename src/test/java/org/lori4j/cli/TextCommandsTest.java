@@ -1,12 +1,11 @@
 package org.lori4j.cli;
 
+import org.lori4j.LoriCli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,22 +15,12 @@ import static org.junit.jupiter.api.Assertions.*;
 /** lori tokenize / lori template end to end through Main. */
 class TextCommandsTest {
 
+    /** Kept for TrainCommandTest and PipelineCommandTest (owned by the train work); new tests use {@link LoriCli} directly. */
     record Result(int code, String out, String err) {}
 
     static Result lori(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            System.out.flush();
-            System.err.flush();
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        LoriCli.Result r = LoriCli.run(args);
+        return new Result(r.code(), r.out(), r.err());
     }
 
     static String llama3() { return TestPaths.shared().resolve("realdata/llama3-tokenizer").toString(); }

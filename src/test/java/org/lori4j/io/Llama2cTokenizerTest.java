@@ -1,5 +1,6 @@
 package org.lori4j.io;
 
+import org.lori4j.LoriCli;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import org.junit.jupiter.api.BeforeAll;
@@ -126,19 +127,11 @@ class Llama2cTokenizerTest {
     @Test
     void tokenizeCommandDefaultsToTheEmbeddedModelWhoseTokenizerIsLlama2cs() {
         String text = "Once upon a time, there was a big dog.";
-        java.io.PrintStream old = System.out;
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new java.io.PrintStream(buf, true, StandardCharsets.UTF_8));
-            code = org.lori4j.cli.Main.run("tokenize", "--special", "--text", text);
-        } finally {
-            System.setOut(old);
-        }
-        assertEquals(0, code);
+        var r = LoriCli.run("tokenize", "--special", "--text", text);
+        assertEquals(0, r.code());
         String expected = Arrays.stream(llama2cEncode(text)).mapToObj(Long::toString)
                 .collect(java.util.stream.Collectors.joining(" "));
-        assertEquals(expected, buf.toString(StandardCharsets.UTF_8).strip());
+        assertEquals(expected, r.out().strip());
     }
 
     @Test
