@@ -39,24 +39,16 @@ public final class Convert {
         for (; i < n; i++) dst[off + i] = Half.bf16ToF32(seg.get(Tensor.I16_LE, byteOff + 2L * i));
     }
 
-    /** dst[off + i] = f16 value i of seg starting at byte offset byteOff, for i < n. */
+    /**
+     * dst[off + i] = f16 value i of seg starting at byte offset byteOff, for i < n. A plain loop on
+     * purpose: compiled on its own, C2 auto-vectorises {@code Float.float16ToFloat} into the
+     * hardware conversion (vcvtph2ps, ~45 G values/s per core, which the Vector API cannot
+     * express). Inlined into a loop nest it is not vectorised (~3 G values/s), which is why the
+     * matmul kernels widen f16 with integer bit arithmetic (~8 G values/s) instead.
+     */
     public static void f16ToF32(MemorySegment seg, long byteOff, float[] dst, int off, int n) {
-        int i = 0;
-        if (S.length() == F.length()) {
-            int upper = n - F.length() + 1;
-            for (; i < upper; i += F.length()) {
-                ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, LE);
-                IntVector h = (IntVector) s.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                // f16BitsToF32 written out: C2 does not reliably inline an 80-byte helper, and a
-                // call that returns a vector boxes it (10x slower).
-                IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-                mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                        .lanewise(VectorOperators.OR, 0x7f800000, mag.compare(VectorOperators.GE, 0x0f800000))
-                        .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()
-                        .intoArray(dst, off + i);
-            }
-        }
-        for (; i < n; i++) dst[off + i] = Half.f16ToF32(seg.get(Tensor.I16_LE, byteOff + 2L * i));
+        // (this exact loop shape vectorises; an asSlice'd segment or a long induction variable does not, or less)
+        for (int i = 0; i < n; i++) dst[off + i] = Float.float16ToFloat(seg.get(Tensor.I16_LE, byteOff + 2L * i));
     }
 
     /** Widens a tensor's elements [from, from + n) (F32, BF16 or F16) into dst[off, off + n). */
@@ -69,18 +61,5 @@ public final class Convert {
                 for (int i = 0; i < n; i++) dst[off + i] = t.getFloat(from + i);
             }
         }
-    }
-
-    /**
-     * f16 bits in the low 16 bits of each int lane (upper bits ignored) to f32. Magnitude bits
-     * shifted into the f32 position and scaled by 2^112 re-bias the exponent and normalise
-     * subnormals in one exact multiply; exponent 31 (inf/NaN) is patched to 255. Hot loops
-     * repeat this expression inline rather than call it (see f16ToF32).
-     */
-    static FloatVector f16BitsToF32(IntVector h) {
-        IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        return mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                .lanewise(VectorOperators.OR, 0x7f800000, mag.compare(VectorOperators.GE, 0x0f800000))
-                .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 }

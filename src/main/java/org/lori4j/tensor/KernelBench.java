@@ -130,7 +130,9 @@ public final class KernelBench {
         DType dt = args.length > 1 ? DType.valueOf(args[1].toUpperCase(Locale.ROOT)) : DType.BF16;
         int samples = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         System.out.println("threads " + Parallel.threads() + ", backend " + MatMul.backend().name()
-                + ", vector " + Convert.F.vectorBitSize() + " bits");
+                + ", vector " + Convert.F.vectorBitSize() + " bits" + (CPU_TIME ? ", per CPU-second of the calling thread" : ""));
+        if (CPU_TIME && Parallel.threads() > 1)
+            System.out.println("warning: lori.bench.cputime counts only the calling thread; use -Dlori.threads=1");
         for (Stats st : suite(which, dt, samples)) System.out.println(st);
     }
 
@@ -146,12 +148,21 @@ public final class KernelBench {
         for (int i = 0; i < Math.max(1, warm) || (i < 200 && System.nanoTime() - start < 2_000_000_000L); i++) r.run();
         double[] s = new double[Math.max(1, samples)];
         for (int i = 0; i < s.length; i++) {
-            long t0 = System.nanoTime();
+            long t0 = CPU_TIME ? THREAD_CPU.getCurrentThreadCpuTime() : System.nanoTime();
             r.run();
-            s[i] = (System.nanoTime() - t0) / 1e9;
+            s[i] = ((CPU_TIME ? THREAD_CPU.getCurrentThreadCpuTime() : System.nanoTime()) - t0) / 1e9;
         }
         return s;
     }
+
+    /**
+     * {@code -Dlori.bench.cputime=true} times the calling thread's CPU time instead of wall time:
+     * with {@code -Dlori.threads=1} that measures per-core kernel efficiency even on a shared,
+     * oversubscribed machine (not memory bandwidth: a descheduled thread's DRAM time is hidden).
+     */
+    private static final boolean CPU_TIME = Boolean.getBoolean("lori.bench.cputime");
+    private static final java.lang.management.ThreadMXBean THREAD_CPU =
+            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** Converts seconds per run into work/second stats (work in GB or GFLOP per run). */
     private static Stats stats(String what, String unit, double[] secs, double work) {

@@ -194,11 +194,33 @@ public final class VectorMatmulBackend implements MatmulBackend {
         long colBytes = NR * 2L;
         for (int p = p0; p < p1; p++) {
             long base = (long) p * in * colBytes;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
             int k = 0;
             // f16 -> f32 written out inline (a helper method is too large for C2 to inline here,
             // which boxes the vectors): magnitude << 13 times 2^112 re-biases the exponent and
             // normalises subnormals exactly; exponent 31 (inf/NaN) is patched to 255; sign ORed.
+            for (; k <= in - 2; k += 2) {
+                IntVector h = IntVector.fromMemorySegment(I, w, base + k * colBytes, Convert.LE);
+                IntVector g = IntVector.fromMemorySegment(I, w, base + (k + 1) * colBytes, Convert.LE);
+                FloatVector x0 = FloatVector.broadcast(F, x[xOff + k]);
+                FloatVector x1 = FloatVector.broadcast(F, x[xOff + k + 1]);
+                IntVector mLo = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                IntVector mHi = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13);
+                IntVector nLo = g.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                IntVector nHi = g.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13);
+                s0 = mLo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, mLo.compare(VectorOperators.GE, 0x0f800000))
+                        .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(x0, s0);
+                s1 = mHi.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, mHi.compare(VectorOperators.GE, 0x0f800000))
+                        .or(h.and(0x80000000)).reinterpretAsFloats().fma(x0, s1);
+                s2 = nLo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, nLo.compare(VectorOperators.GE, 0x0f800000))
+                        .or(g.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().fma(x1, s2);
+                s3 = nHi.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, nHi.compare(VectorOperators.GE, 0x0f800000))
+                        .or(g.and(0x80000000)).reinterpretAsFloats().fma(x1, s3);
+            }
             for (; k < in; k++) {
                 IntVector h = IntVector.fromMemorySegment(I, w, base + k * colBytes, Convert.LE);
                 FloatVector x0 = FloatVector.broadcast(F, x[xOff + k]);
@@ -213,8 +235,8 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 s0 = lo.fma(x0, s0);
                 s1 = hi.fma(x0, s1);
             }
-            s0.intoArray(y, yOff + p * NR);
-            s1.intoArray(y, yOff + p * NR + L);
+            s0.add(s2).intoArray(y, yOff + p * NR);
+            s1.add(s3).intoArray(y, yOff + p * NR + L);
         }
     }
 
