@@ -1,5 +1,6 @@
 package org.lori4j.train;
 
+import org.lori4j.adapter.LoraOp;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.Attention;
 import org.lori4j.model.Linear;

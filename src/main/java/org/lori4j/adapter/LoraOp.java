@@ -1,9 +1,9 @@
-package org.lori4j.train;
+package org.lori4j.adapter;
 
 import org.lori4j.tensor.MatMul;
 
 /**
- * The LoRA path of an adapted linear layer, {@code y += s * (x A^T) B^T} with A [r, in], B [out, r],
+ * The LoRA path of an adapted linear layer as training needs it, {@code y += s * (x A^T) B^T} with A [r, in], B [out, r],
  * and its backward: {@code dB += s * dy^T u}, {@code du = s * dy B}, {@code dA += du^T x},
  * {@code dx += du A}, where u = x A^T [n, r] is kept from the forward.
  */
