@@ -165,8 +165,6 @@ public final class TrainRun {
         if (method != TrainConfig.Method.LORI_S && req.mask() != null)
             throw new LoriException("--mask is for --method lori-s (LoRI-D and LoRA train every entry of B)");
         if (req.dataFiles().isEmpty()) throw new LoriException("no --data file given");
-        if (req.initAdapter() != null && (req.rank() != null || req.alpha() != null || req.targets() != null || req.seed() != null || req.rslora()))
-            throw new LoriException("--init-adapter fixes rank, alpha, targets and A: drop --rank/--alpha/--targets/--seed/--rslora");
     }
 
     private static boolean nonEmpty(Path dir) {
@@ -183,7 +181,8 @@ public final class TrainRun {
         Path dir = req.modelDir();
         boolean hasTokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) || Files.isRegularFile(dir.resolve("tokenizer.model"));
         if (!hasTokenizer) {
-            int eos = mc.eosTokenIds().isEmpty() ? -1 : mc.eosTokenIds().getFirst();
+            // pre-tokenized records are used as given, so the EOS id is never appended; 0 stands in when config.json has none
+            int eos = mc.eosTokenIds().isEmpty() ? 0 : mc.eosTokenIds().getFirst();
             TextSide tokensOnly = new TextSide(text -> {
                 throw new LoriException(dir + ": the model folder has no tokenizer.json, so only pre-tokenized records (input_ids) can be used");
             }, eos, -1, mc.vocabSize(), (t, i, in) -> {
@@ -206,6 +205,11 @@ public final class TrainRun {
             a.checkAgainst(mc);
             if (a.embedTokens() != null || a.lmHead() != null)
                 throw new LoriException(req.initAdapter() + ": adapters that also replace embed_tokens/lm_head cannot be trained here");
+            AdapterConfig ac = a.config();
+            if (req.rank() != null && req.rank() != ac.r() || req.alpha() != null && req.alpha() != ac.loraAlpha()
+                    || req.targets() != null && !sameTargets(req.targets(), ac.targetModules()) || req.rslora() && !ac.useRslora())
+                throw new LoriException("--rank/--alpha/--targets/--rslora differ from " + req.initAdapter() + " (r " + ac.r() + ", alpha "
+                        + ac.loraAlpha() + ", targets " + ac.targetModules() + (ac.useRslora() ? ", rsLoRA" : "") + "), which fixes them; drop them");
             return new Built(a, "and B from " + req.initAdapter(), recordedSeed(req.initAdapter()), req.initAdapter());
         }
         int rank = req.rank() != null ? req.rank() : DEFAULT_RANK;
@@ -280,7 +284,7 @@ public final class TrainRun {
         ArrayNode t = o.putArray("targets");
         if (ac.targetModules() != null) ac.targetModules().forEach(t::add);
         o.put("lr", c.lr());
-        o.put("epochs", c.epochs());
+        if (c.maxSteps() > 0) o.putNull("epochs"); else o.put("epochs", c.epochs());
         o.put("max_steps", c.maxSteps());
         o.put("batch_size", c.batchSize());
         o.put("micro_batch_size", c.microBatchSize());

@@ -87,7 +87,7 @@ class TrainCommandTest {
     @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         TextCommandsTest.Result r = lori(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
-                "--steps", "4", "--max-grad-norm", "1.0"));
+                "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter got = LoraAdapter.load(out), want = LoraAdapter.load(FIX.resolve("expected/lora"));
         assertTrue(relErr(got, want, false) < 1e-3);
@@ -153,6 +153,7 @@ class TrainCommandTest {
         assertTrue(r.err().contains("--micro-batch-size 2 must divide --batch-size 3"), r.err());
         r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"), "--rank", "8"));
         assertEquals(2, r.code());
+        assertTrue(r.err().contains("differ from"), r.err());
         r = lori(args(out, "--method", "lori-d", "--data", f("missing.jsonl")));
         assertEquals(2, r.code(), r.err());
     }
