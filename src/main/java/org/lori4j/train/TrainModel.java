@@ -163,7 +163,8 @@ public final class TrainModel {
         }
 
         static long bytes(LlamaConfig cfg, int n, long probs, LoraSlot[][] lora) {
-            long per = 4L * cfg.hiddenSize() + 2 + 3L * cfg.qDim() / 1 + 2L * cfg.kvDim() + 3L * cfg.intermediateSize();
+            // per row: xn1, x2, xn2 [C]; q, att [Q]; k, v [KV]; g, u, h [F]; two rstd; the LoRA u of each projection
+            long per = 3L * cfg.hiddenSize() + 2L * cfg.qDim() + 2L * cfg.kvDim() + 3L * cfg.intermediateSize() + 2;
             for (Proj pr : Proj.values()) per += maxRank(lora, pr);
             return 4 * (per * n + probs);
         }
