@@ -65,7 +65,12 @@ public final class MasksCommand implements Callable<Integer> {
         List<Masks.BMatrix> bs = new ArrayList<>();
         for (LoraAdapter.Module m : ad.modules().values()) bs.add(new Masks.BMatrix(m.keyB(), m.out(), m.r(), m.b()));
         Map<String, Masks.Mask> old = exclude == null ? null : Masks.read(exclude);
-        List<Masks.Result> results = Masks.extract(bs, s, g, old);   // everything is computed before anything is written
+        List<Masks.Result> results;   // everything is computed before anything is written
+        try {
+            results = Masks.extract(bs, s, g, old);
+        } catch (LoriException e) {   // the library does not know the files: name them
+            throw new LoriException(adapter + (exclude != null ? " with --exclude " + exclude : "") + ": " + e.getMessage(), e);
+        }
         Path dir = out != null ? out : adapter.resolve("masks");
         PrintWriter pw = spec.commandLine().getOut();
         for (Masks.Result r : results) {

@@ -76,6 +76,19 @@ class AdapterCommandsTest {
     }
 
     @Test
+    void masksExcludingAMaskOfAnotherShapeNameBothFiles(@TempDir Path tmp) {
+        Path maskDir = tmp.resolve("a-masks");
+        assertEquals(0, lori("masks", "--adapter", f("lora_a"), "--sparsity", "0.9", "--out", maskDir.toString()).code());
+        String mask = maskDir.resolve("0.9_mask.safetensors").toString();
+        // lora_b's v_proj has rank 2, lora_a's rank 4
+        LoriCli.Result r = lori("masks", "--adapter", f("lora_b"), "--sparsity", "0.9", "--exclude", mask,
+                "--out", tmp.resolve("b-masks").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: " + f("lora_b") + " with --exclude " + mask + ": the mask to exclude has shape [16, 4]"), r.err());
+        assertFalse(Files.exists(tmp.resolve("b-masks")));
+    }
+
+    @Test
     void mergeWritesAPeftAdapterAndRefusesBadInput(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("cat");
         LoriCli.Result r = lori("merge", "--adapter", f("lora_a") + ":1.0", "--adapter", f("lora_b") + ":0.5", "--out", out.toString());
