@@ -33,7 +33,7 @@ public record QuickstartOptions(long seed, boolean quick, int trainPerTask, int 
 
     /** The README's run. */
     public static QuickstartOptions full(long seed) {
-        return new QuickstartOptions(seed, false, 600, 50, 8, 16, 2, 8, 5e-3, 1e-2, 1e-2, 0.9, 1.0, 4);
+        return new QuickstartOptions(seed, false, 600, 100, 8, 16, 3, 8, 5e-3, 1e-2, 1e-2, 0.9, 1.0, 4);
     }
 
     /** A small run with the same stages, for tests and a first look (about a tenth of the work). */
