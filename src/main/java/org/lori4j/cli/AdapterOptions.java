@@ -3,6 +3,7 @@ package org.lori4j.cli;
 import org.lori4j.adapter.ActiveAdapters;
 import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.eval.EvalRun;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
 import picocli.CommandLine.Option;
@@ -27,18 +28,28 @@ public final class AdapterOptions {
             description = "unmerged B representation: sparse (CSR) when at most half of B is nonzero (auto, default), or forced")
     String loraB;
 
+    /** The requested adapters as an evaluation applies them (checked: --merge needs an adapter, --lora-b a known mode). */
+    public EvalRun.Adapters forEval() {
+        if (adapters.isEmpty() && merge) throw new LoriException("--merge needs at least one --adapter");
+        return new EvalRun.Adapters(adapters, merge, mode());
+    }
+
+    private ActiveAdapters.Mode mode() {
+        return switch (loraB.toLowerCase(Locale.ROOT)) {
+            case "auto" -> ActiveAdapters.Mode.AUTO;
+            case "dense" -> ActiveAdapters.Mode.DENSE;
+            case "sparse" -> ActiveAdapters.Mode.SPARSE;
+            default -> throw new LoriException("--lora-b: expected auto, dense or sparse, got '" + loraB + "'");
+        };
+    }
+
     /** Applies the requested adapters to MODEL (none given: nothing happens); returns the unmerged set, or null. */
     public ActiveAdapters apply(LlamaModel model) {
         if (adapters.isEmpty()) {
             if (merge) throw new LoriException("--merge needs at least one --adapter");
             return null;
         }
-        ActiveAdapters.Mode mode = switch (loraB.toLowerCase(Locale.ROOT)) {
-            case "auto" -> ActiveAdapters.Mode.AUTO;
-            case "dense" -> ActiveAdapters.Mode.DENSE;
-            case "sparse" -> ActiveAdapters.Mode.SPARSE;
-            default -> throw new LoriException("--lora-b: expected auto, dense or sparse, got '" + loraB + "'");
-        };
+        ActiveAdapters.Mode mode = mode();
         AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
         List<LoraAdapter> loaded = specs.adapters();
         double[] weights = specs.weights();

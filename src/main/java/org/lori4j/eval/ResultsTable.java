@@ -39,8 +39,13 @@ public final class ResultsTable {
      * and pass@k) in order of first appearance, then the averages. A missing score is shown as "-".
      */
     public static String compare(List<Path> dirs) {
+        return compare(dirs, dirs.stream().map(ResultsTable::label).toList());
+    }
+
+    /** As {@link #compare(List)}, the columns headed by LABELS (one per folder) instead of the folder names. */
+    public static String compare(List<Path> dirs, List<String> labels) {
         if (dirs.isEmpty()) throw new LoriException("--compare needs at least one results folder");
-        List<String> labels = new ArrayList<>();
+        if (labels.size() != dirs.size()) throw new IllegalArgumentException(labels.size() + " labels for " + dirs.size() + " folders");
         List<Map<String, String>> columns = new ArrayList<>();
         Map<String, String> rowMetric = new LinkedHashMap<>();
         for (Path d : dirs) {
@@ -58,10 +63,9 @@ public final class ResultsTable {
             }
             if (json.has("average")) put(rowMetric, col, "average", "mean", json.get("average").path("score").asDouble());
             columns.add(col);
-            labels.add(label(d));
         }
         StringBuilder b = new StringBuilder("| task | metric |");
-        for (String l : labels) b.append(' ').append(l).append(" |");
+        for (String l : labels) b.append(' ').append(l.replace("|", "\\|")).append(" |");
         b.append("\n| --- | --- |").append(" ---: |".repeat(labels.size())).append('\n');
         // averages last, whichever run listed them
         List<String> rows = new ArrayList<>(rowMetric.keySet());
@@ -81,7 +85,7 @@ public final class ResultsTable {
 
     private static String label(Path d) {
         Path name = Files.isDirectory(d) ? d.getFileName() : d.getParent() == null ? d : d.getParent().getFileName();
-        return name == null ? d.toString() : name.toString().replace("|", "\\|");
+        return name == null ? d.toString() : name.toString();
     }
 
     static String pct(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2f", v); }

@@ -33,9 +33,19 @@ public final class Pipeline {
     /** The three products. */
     public record Summary(Path loriD, Path mask, Path loriS, TrainRun.Summary d, TrainRun.Summary s) {}
 
+    /** Called after a training stage (also a finished one that was skipped) with its name and adapter folder, e.g. to evaluate it. */
+    public interface StageHook {
+        StageHook NONE = (stage, adapter) -> {};
+
+        void after(String stage, Path adapter);
+    }
+
     private Pipeline() {}
 
-    public static Summary run(Request req, TrainRun.Reporter rep) {
+    public static Summary run(Request req, TrainRun.Reporter rep) { return run(req, rep, StageHook.NONE); }
+
+    /** Runs the three stages, calling HOOK after LoRI-D (before the mask is extracted) and after LoRI-S. */
+    public static Summary run(Request req, TrainRun.Reporter rep, StageHook hook) {
         if (!(req.sparsity() > 0 && req.sparsity() < 1)) throw new LoriException("--sparsity must be in (0, 1), got " + req.sparsity());
         TrainRun.Request base = req.stage();
         if (base.initAdapter() != null || base.mask() != null)
@@ -44,6 +54,7 @@ public final class Pipeline {
 
         rep.info("== stage 1/3: LoRI-D -> " + dDir);
         TrainRun.Summary d = stage(base, dDir, TrainConfig.Method.LORI_D, req.lrD(), null, base.seed(), rep);
+        hook.after("lori-d", dDir);
 
         Path mask = dDir.resolve("masks").resolve(Masks.fileName(req.sparsity()));
         rep.info("== stage 2/3: mask at sparsity " + Masks.pyRepr(req.sparsity()) + " (" + req.granularity().name().toLowerCase(Locale.ROOT) + ") -> " + mask);
@@ -61,6 +72,7 @@ public final class Pipeline {
         rep.info("== stage 3/3: LoRI-S -> " + sDir);
         // the LoRI-S adapter takes A from the LoRI-D adapter the mask sits in (no --seed, so TrainRun copies it)
         TrainRun.Summary s = stage(base, sDir, TrainConfig.Method.LORI_S, req.lrS(), mask, null, rep);
+        hook.after("lori-s", sDir);
         return new Summary(dDir, mask, sDir, d, s);
     }
 

@@ -1,0 +1,150 @@
+package org.lori4j.eval;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lori4j.adapter.ActiveAdapters;
+import org.lori4j.adapter.AdapterSpec;
+import org.lori4j.generate.GenerationConfig;
+import org.lori4j.io.Json;
+import org.lori4j.model.LlamaModel;
+import org.lori4j.text.Tokenizer;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One {@code lori eval} run as a library call: the task's data and prompts are read first (format errors before any
+ * model loading), per-task defaults fill the unset decoding options, then the model with its adapters is loaded and
+ * {@link Evaluator} writes run.json, generations.jsonl, results.json and results.md into the output folder.
+ */
+public final class EvalRun {
+    /** Default tokens kept of a prompt the reference truncates (prompt + target + EOS above the max length). */
+    public static final int DEFAULT_MAX_LENGTH = 512, DEFAULT_MAX_PROMPT_LENGTH = 256;
+
+    /**
+     * What to evaluate and how; a null option takes the task's default (samples 1, greedy, no BOS, max length 512;
+     * humaneval: 20 samples at T 0.2, top-p 0.95, BOS, no truncation).
+     *
+     * @param task            task name (commonsense, boolq, ..., hexphi, gsm8k, humaneval, exact)
+     * @param data            data file, or folder of task folders for commonsense; null: hexphi's bundled set
+     * @param template        prompt template; null: the task's default
+     * @param limit           only the first N items of each task; null: all
+     * @param sandbox         humaneval's code runner; null: programs are not run
+     * @param execWorkers     programs run in parallel; null: number of cores
+     */
+    public record Options(String task, Path data, String template, Integer limit, int batchSize, int maxNewTokens,
+                          ScoreOn scoreOn, Integer samples, Double temperature, Double topP, Integer topK, long seed,
+                          Boolean bos, Integer maxLength, int maxPromptLength, PythonSandbox sandbox, Integer execWorkers) {
+        /** Greedy, reference scoring, every other option at the task's default. */
+        public static Options defaults(String task, Path data, Integer limit, int batchSize, int maxNewTokens) {
+            return new Options(task, data, null, limit, batchSize, maxNewTokens, ScoreOn.REFERENCE, null, null, null, null, 0,
+                    null, null, DEFAULT_MAX_PROMPT_LENGTH, null, null);
+        }
+    }
+
+    /**
+     * The adapters applied to the model: {@code DIR[:W]} specs, merged into the weights or applied unmerged in MODE.
+     */
+    public record Adapters(List<String> specs, boolean merge, ActiveAdapters.Mode mode) {
+        public Adapters { specs = List.copyOf(specs); }
+
+        public static Adapters none() { return new Adapters(List.of(), false, ActiveAdapters.Mode.AUTO); }
+
+        public static Adapters of(Path dir) { return new Adapters(List.of(dir.toString()), false, ActiveAdapters.Mode.AUTO); }
+    }
+
+    private final Options options;
+    private final List<Evaluator.TaskData> tasks;
+    private final Decoding decoding;
+    private final int samples, maxLength, execWorkers;
+    private final boolean addBos;
+
+    private EvalRun(Options o) {
+        this.options = o;
+        this.tasks = EvalInputs.load(o.task(), o.data(), o.template(), o.limit(), o.sandbox());
+        EvalTask first = tasks.getFirst().task();
+        Decoding base = first.defaultDecoding(o.maxNewTokens());
+        this.decoding = new Decoding(o.maxNewTokens(), o.temperature() != null ? o.temperature() : base.temperature(),
+                o.topK() != null ? o.topK() : base.topK(), o.topP() != null ? o.topP() : base.topP(), base.stop());
+        boolean humaneval = o.task().equals("humaneval");
+        this.samples = o.samples() != null ? o.samples() : first.defaultSamples();
+        this.addBos = o.bos() != null ? o.bos() : humaneval;
+        this.maxLength = o.maxLength() != null ? o.maxLength() : humaneval ? 0 : DEFAULT_MAX_LENGTH;
+        this.execWorkers = o.execWorkers() != null ? o.execWorkers() : Runtime.getRuntime().availableProcessors();
+        new ModelTextGenerator.Options(addBos, maxLength, o.maxPromptLength(), List.of()); // validates before loading
+        new Evaluator.Settings(o.batchSize(), decoding, samples, o.seed(), o.scoreOn(), execWorkers);
+    }
+
+    /** Reads and checks the task's data and the options; nothing is loaded or written yet. */
+    public static EvalRun prepare(Options options) { return new EvalRun(options); }
+
+    /** The tasks and items this run evaluates. */
+    public List<Evaluator.TaskData> tasks() { return tasks; }
+
+    /**
+     * Loads MODEL with ADAPTERS and evaluates into OUT. With RESUME, outputs already in OUT/generations.jsonl from
+     * the same run (same model, adapters and settings) are reused.
+     */
+    public Evaluator.Report run(Path model, Adapters adapters, Path out, boolean resume, Progress progress) {
+        ObjectNode meta = meta(model, adapters);
+        Evaluator.Settings settings = new Evaluator.Settings(options.batchSize(), decoding, samples, options.seed(), options.scoreOn(), execWorkers);
+        try (Tokenizer tok = Tokenizer.load(model); LlamaModel lm = LlamaModel.load(model)) {
+            if (!adapters.specs().isEmpty()) {
+                AdapterSpec.Loaded loaded = AdapterSpec.loadAll(adapters.specs());
+                if (adapters.merge()) ActiveAdapters.mergeInto(lm, loaded.adapters(), loaded.weights());
+                else {
+                    ActiveAdapters active = new ActiveAdapters(lm, adapters.mode());
+                    for (int i = 0; i < loaded.adapters().size(); i++) active.add(loaded.adapters().get(i), loaded.weights()[i]);
+                }
+            }
+            List<Integer> stop = GenerationConfig.load(model).eosTokenIds();
+            if (stop.isEmpty()) stop = lm.config().eosTokenIds();
+            if (stop.isEmpty()) stop = tok.eosIds();
+            TextGenerator gen = new ModelTextGenerator(lm, tok, new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop));
+            return new Evaluator(gen, settings, progress).run(tasks, out, resume, meta);
+        }
+    }
+
+    /** What results.json records about the run: settings, model and adapter weight hashes. */
+    private ObjectNode meta(Path model, Adapters adapters) {
+        Options o = options;
+        ObjectNode meta = Json.MAPPER.createObjectNode();
+        ObjectNode s = meta.putObject("settings");
+        s.put("task", o.task());
+        ArrayNode sources = s.putArray("data");
+        tasks.forEach(t -> sources.add(t.source()));
+        if (o.limit() != null) s.put("limit", o.limit()); else s.putNull("limit");
+        s.put("template", o.template() != null ? o.template() : tasks.getFirst().task().defaultTemplate());
+        s.put("score_on", o.scoreOn().label());
+        s.put("max_new_tokens", decoding.maxNewTokens());
+        s.put("temperature", decoding.temperature());
+        s.put("top_k", decoding.topK());
+        s.put("top_p", decoding.topP());
+        s.put("samples", samples);
+        s.put("seed", o.seed());
+        s.put("bos", addBos);
+        s.put("max_length", maxLength);
+        s.put("max_prompt_length", o.maxPromptLength());
+        s.put("batch_size", o.batchSize());
+        if (o.sandbox() != null) {
+            s.put("exec_timeout_s", o.sandbox().limits().timeout().toMillis() / 1000.0);
+            s.put("exec_workers", execWorkers);
+            s.put("network_isolated", o.sandbox().networkIsolated());
+        }
+        ObjectNode m = meta.putObject("model");
+        m.put("path", model.toAbsolutePath().normalize().toString());
+        ObjectNode mw = m.putObject("weights_sha256");
+        WeightHashes.of(model).forEach(mw::put);
+        ArrayNode ad = meta.putArray("adapters");
+        for (String a : adapters.specs()) {
+            AdapterSpec spec = AdapterSpec.parse(a);
+            ObjectNode n = ad.addObject();
+            n.put("path", spec.dir().toAbsolutePath().normalize().toString());
+            n.put("weight", spec.weight());
+            ObjectNode w = n.putObject("weights_sha256");
+            WeightHashes.of(spec.dir()).forEach(w::put);
+        }
+        meta.put("merge", adapters.merge());
+        return meta;
+    }
+}
