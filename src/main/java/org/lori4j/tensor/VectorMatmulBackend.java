@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * [KC x NR] f32 block at a time, into an L1-resident buffer (a weight panel widened, or a slice
  * of a float[] matrix copied or transposed), and an MR x NR = 8 x 32 register-tiled
  * micro-kernel (16 accumulators, all in one method, see PERF.md) multiplies it with MR rows of
- * the left operand read in place. Because every packed block is reused by all m/8 row tiles,
- * packing costs O(k nn) against O(m k nn) multiply-adds.
+ * the left operand read in place; blocks at most L columns wide (rank-16 LoRA products) use an
+ * MR x L tile instead. Because every packed block is reused by all m/8 row tiles, packing costs
+ * O(k nn) against O(m k nn) multiply-adds.
  */
 public final class VectorMatmulBackend implements MatmulBackend {
     private static final VectorSpecies<Float> F = Convert.F;
@@ -289,6 +290,10 @@ public final class VectorMatmulBackend implements MatmulBackend {
      */
     private static void drive(int m, int kTotal, int nn, float[] a, int aOff, int ars, int acs, PanelSource src,
                               float[] c, int cOff, int ldc, float alpha, boolean accumulate) {
+        if (kTotal == 0) { // an empty sum: C = 0, or unchanged when accumulating
+            if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + nn, 0f);
+            return;
+        }
         int nCb = (nn + NR - 1) / NR;
         int nTiles = (m + MR - 1) / MR;
         int t = Parallel.threads();

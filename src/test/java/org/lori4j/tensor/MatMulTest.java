@@ -162,6 +162,20 @@ class MatMulTest {
     }
 
     @Test
+    void emptyInnerDimensionOfAWeightGivesZeros() {
+        Weight noIn = Weight.of(Tensor.zeros(DType.BF16, 3, 0));
+        float[] y = {7, 7, 7, 7, 7, 7};
+        MatMul.forward(y, new float[0], 2, noIn);
+        for (float v : y) assertEquals(0f, v);
+        Weight noOut = Weight.of(Tensor.zeros(DType.F32, 0, 4));
+        float[] dx = {5, 5, 5, 5, 5, 5, 5, 5};
+        MatMul.backwardInput(dx, new float[0], 2, noOut, true);
+        assertEquals(5f, dx[7]);
+        MatMul.backwardInput(dx, new float[0], 2, noOut, false);
+        for (float v : dx) assertEquals(0f, v);
+    }
+
+    @Test
     void shapeErrorsAreReported() {
         Weight w = Weight.of(Tensor.of(new float[6], 3, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> MatMul.forward(new float[3], new float[1], 1, w));
