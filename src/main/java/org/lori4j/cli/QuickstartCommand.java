@@ -18,9 +18,10 @@ import java.util.concurrent.Callable;
 
 /** {@code lori quickstart}: the LoRI paper's experiments in miniature on the embedded model. */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-        description = {"LoRI in miniature on the embedded stories260K model: four seeded tasks (NLU, math, code, safety);",
-                "LoRA, LoRI-D and LoRI-S adapters per task; merging (cat, linear); continual learning after safety.",
-                "Prints the three tables and writes data, adapters, masks, predictions, results.md/json and PNG charts."})
+        description = {"LoRI in miniature on the embedded stories260K model.",
+                "Four seeded tasks (NLU, math, code, safety); LoRA, LoRI-D and LoRI-S adapters per task;",
+                "merging (cat, linear); continual learning after safety. Prints the three tables and writes",
+                "the data, adapters, masks, predictions, results.md, results.json and PNG charts into --out."})
 public final class QuickstartCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -86,6 +86,7 @@ public final class Quickstart {
      * folder renamed into place; files of an earlier run with the same names are replaced).
      */
     public static Results run(QuickstartOptions opt, Path modelDir, Path out, Listener listener) {
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new LoriException(out + ": exists and is not a folder");
         Results[] res = new Results[1];
         try (LlamaModel model = LlamaModel.load(modelDir); Tokenizer tok = Tokenizer.load(modelDir)) {
             Quickstart q = new Quickstart(opt, model, tok, listener);

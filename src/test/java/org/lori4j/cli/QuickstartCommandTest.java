@@ -192,4 +192,22 @@ class QuickstartCommandTest {
             assertArrayEquals(Files.readAllBytes(out.resolve("adapters/" + ad + "/adapter_model.safetensors")),
                     Files.readAllBytes(again.resolve("adapters/" + ad + "/adapter_model.safetensors")), ad);
     }
+
+    @Test
+    void badOptionsFailBeforeAnyWorkWithAOneLineError() throws Exception {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            assertEquals(2, Main.run("quickstart", "--quick", "--out", file.toString()));
+            assertEquals(2, Main.run("quickstart", "--quick", "--seed", "-1", "--out", tmp.resolve("never").toString()));
+        } finally {
+            System.setErr(oldErr);
+        }
+        String err = e.toString(StandardCharsets.UTF_8);
+        assertTrue(err.contains("error: " + file + ": exists and is not a folder"), err);
+        assertTrue(err.contains("error: --seed must be in [0, 2^32), got -1"), err);
+        assertFalse(Files.exists(tmp.resolve("never")));
+    }
 }
