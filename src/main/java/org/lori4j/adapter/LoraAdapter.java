@@ -1,6 +1,7 @@
 package org.lori4j.adapter;
 
 import org.lori4j.io.LoriException;
+import org.lori4j.io.OutputDir;
 import org.lori4j.io.SafeTensors;
 import org.lori4j.io.SafeTensorsFile;
 import org.lori4j.model.LlamaConfig;

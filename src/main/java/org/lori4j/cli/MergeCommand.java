@@ -3,7 +3,7 @@ package org.lori4j.cli;
 import org.lori4j.adapter.AdapterMerge;
 import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.adapter.LoraAdapter;
-import org.lori4j.adapter.OutputDir;
+import org.lori4j.io.OutputDir;
 import org.lori4j.io.LoriException;
 import org.lori4j.tensor.DType;
 import picocli.CommandLine.Command;

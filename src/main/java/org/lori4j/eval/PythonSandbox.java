@@ -1,6 +1,7 @@
 package org.lori4j.eval;
 
 import org.lori4j.io.LoriException;
+import org.lori4j.io.OutputDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,12 +12,10 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Runs untrusted Python programs (HumanEval completions with their tests) one process per program:
@@ -153,7 +152,7 @@ public final class PythonSandbox {
             return new Outcome(Status.FAILED, "failed: interrupted");
         } finally {
             if (p != null && p.isAlive()) kill(p);
-            if (base != null) deleteTree(base);
+            if (base != null) OutputDir.deleteTree(base);   // best effort: a leftover temp file is not worth failing an evaluation
         }
     }
 
@@ -164,21 +163,6 @@ public final class PythonSandbox {
             p.waitFor(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(q -> {
-                try {
-                    q.toFile().setWritable(true);
-                    Files.deleteIfExists(q);
-                } catch (IOException ignored) {
-                    // best effort: a leftover temp file is not worth failing an evaluation
-                }
-            });
-        } catch (IOException ignored) {
-            // same
         }
     }
 

@@ -4,12 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -78,26 +74,16 @@ public final class EmbeddedModel {
         String hash = HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         Path target = cacheRoot.resolve(NAME + "-" + hash);
         if (Files.isDirectory(target)) return target;   // only ever created complete, by a rename
-        Path tmp = null;
         try {
-            Files.createDirectories(cacheRoot);
-            tmp = Files.createTempDirectory(cacheRoot, "." + NAME + "-" + hash + ".");
-            AtomicFiles.readableByAll(tmp, true);
-            for (int i = 0; i < FILES.size(); i++) Files.write(tmp.resolve(FILES.get(i)), contents.get(i));
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
+            OutputDir.writeNew(target, tmp -> {
+                for (int i = 0; i < FILES.size(); i++) Files.write(tmp.resolve(FILES.get(i)), contents.get(i));
+            });
+        } catch (LoriException e) {
+            // another process extracted it first (only ever by a rename): its copy is complete
+            if (!Files.isDirectory(target)) {
+                String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+                throw new LoriException(cacheRoot + ": cannot extract the embedded model: " + why + " (set LORI_CACHE to a writable folder)");
             }
-            tmp = null;
-        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-            // another process extracted it first; its copy is complete
-        } catch (IOException e) {
-            if (!Files.isDirectory(target))
-                throw new LoriException(cacheRoot + ": cannot extract the embedded model: " + e.getMessage()
-                        + " (set LORI_CACHE to a writable folder)");
-        } finally {
-            if (tmp != null) Llama2cImporter.deleteTree(tmp);
         }
         return target;
     }

@@ -11,13 +11,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -176,8 +173,6 @@ public final class Llama2cImporter {
         Path target = out.toAbsolutePath().normalize();
         if (Files.exists(target) && !isEmptyDir(target))
             throw new LoriException(out + ": already exists and is not empty; choose a new --out folder");
-        Path parent = target.getParent();
-        Path tmp = null;
         try (Arena arena = Arena.ofConfined();
              FileChannel ch = FileChannel.open(checkpoint, StandardOpenOption.READ)) {
             MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
@@ -185,35 +180,24 @@ public final class Llama2cImporter {
             Llama2cTokenizer tok = Llama2cTokenizer.read(tokenizer, h.vocabSize());
             LlamaConfig config = h.toConfig();
             Map<String, Tensor> weights = convertWeights(h, file);
-
-            Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".");
-            AtomicFiles.readableByAll(tmp, true);
-            Json.write(tmp.resolve("config.json"), config.toJson());
-            ObjectNode gen = Json.MAPPER.createObjectNode();
-            gen.put("bos_token_id", 1);
-            gen.put("eos_token_id", 2);
-            Json.write(tmp.resolve("generation_config.json"), gen);
-            SafeTensors.write(tmp.resolve(SafeTensors.SINGLE_FILE), weights, Map.of("format", "pt"));
-            Json.write(tmp.resolve("tokenizer.json"), tok.toTokenizerJson());
-            Json.write(tmp.resolve("tokenizer_config.json"), Llama2cTokenizer.tokenizerConfigJson(h.seqLen()));
-            try (TensorStore s = TensorStore.openModelDir(tmp)) {
-                config.checkShapes(s);   // our own output must satisfy the loader's checks
-            }
-            if (Files.exists(target)) Files.delete(target);   // the empty folder checked above
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
-            }
-            tmp = null;
+            OutputDir.writeNew(out, tmp -> {
+                Json.write(tmp.resolve("config.json"), config.toJson());
+                ObjectNode gen = Json.MAPPER.createObjectNode();
+                gen.put("bos_token_id", 1);
+                gen.put("eos_token_id", 2);
+                Json.write(tmp.resolve("generation_config.json"), gen);
+                SafeTensors.write(tmp.resolve(SafeTensors.SINGLE_FILE), weights, Map.of("format", "pt"));
+                Json.write(tmp.resolve("tokenizer.json"), tok.toTokenizerJson());
+                Json.write(tmp.resolve("tokenizer_config.json"), Llama2cTokenizer.tokenizerConfigJson(h.seqLen()));
+                try (TensorStore s = TensorStore.openModelDir(tmp)) {
+                    config.checkShapes(s);   // our own output must satisfy the loader's checks
+                }
+            });
             return config;
         } catch (NoSuchFileException e) {
             throw new LoriException(e.getFile() + ": file not found");
         } catch (IOException e) {
             throw new LoriException(out + ": cannot write the converted model: " + e.getMessage());
-        } finally {
-            if (tmp != null) deleteTree(tmp);
         }
     }
 
@@ -223,14 +207,6 @@ public final class Llama2cImporter {
             return s.findAny().isEmpty();
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    static void deleteTree(Path root) {
-        try (var s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort clean-up of our own temporary folder
         }
     }
 }

@@ -3,16 +3,15 @@ package org.lori4j.model;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lori4j.io.Json;
 import org.lori4j.io.LoriException;
+import org.lori4j.io.OutputDir;
 import org.lori4j.io.SafeTensors;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Parallel;
 import org.lori4j.tensor.Tensor;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,51 +54,40 @@ public final class RandomWeights {
     public static void write(Path dir, LlamaConfig config, long seed) {
         if (Files.exists(dir)) throw new LoriException(dir + ": already exists");
         DType dtype = config.torchDtype();
-        Path tmp;
-        try {
-            Path parent = dir.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
-        } catch (IOException e) {
-            throw new LoriException(dir + ": cannot create: " + e.getMessage());
-        }
         Map<String, long[]> shapes = config.expectedShapes();
-        // Shards: embeddings, one per layer, then the final norm and lm_head.
-        int count = config.numLayers() + 2;
-        ObjectNode index = Json.MAPPER.createObjectNode();
-        ObjectNode weightMap = Json.MAPPER.createObjectNode();
-        long total = 0;
-        for (int shard = 0; shard < count; shard++) {
-            String prefix = shard == 0 ? "model.embed_tokens." : shard <= config.numLayers() ? "model.layers." + (shard - 1) + "." : null;
-            Map<String, long[]> part = new LinkedHashMap<>();
-            for (var e : shapes.entrySet()) {
-                String n = e.getKey();
-                boolean mine = prefix != null ? n.startsWith(prefix) : (n.equals("model.norm.weight") || n.equals("lm_head.weight"));
-                if (mine) part.put(n, e.getValue());
-            }
-            String file = SafeTensors.shardName(shard + 1, count);
-            try (Arena arena = Arena.ofShared()) {
-                Map<String, Tensor> tensors = new LinkedHashMap<>();
-                for (var e : part.entrySet()) {
-                    long[] shape = e.getValue();
-                    Tensor t = Tensor.of(dtype, shape, arena.allocate(Tensor.numel(shape) * dtype.bytes(), 64));
-                    fill(t, e.getKey(), seed);
-                    tensors.put(e.getKey(), t);
-                    total += t.byteSize();
-                    weightMap.put(e.getKey(), file);
+        OutputDir.writeNew(dir, tmp -> {
+            // Shards: embeddings, one per layer, then the final norm and lm_head.
+            int count = config.numLayers() + 2;
+            ObjectNode index = Json.MAPPER.createObjectNode();
+            ObjectNode weightMap = Json.MAPPER.createObjectNode();
+            long total = 0;
+            for (int shard = 0; shard < count; shard++) {
+                String prefix = shard == 0 ? "model.embed_tokens." : shard <= config.numLayers() ? "model.layers." + (shard - 1) + "." : null;
+                Map<String, long[]> part = new LinkedHashMap<>();
+                for (var e : shapes.entrySet()) {
+                    String n = e.getKey();
+                    boolean mine = prefix != null ? n.startsWith(prefix) : (n.equals("model.norm.weight") || n.equals("lm_head.weight"));
+                    if (mine) part.put(n, e.getValue());
                 }
-                SafeTensors.write(tmp.resolve(file), tensors, Map.of("format", "pt"));
+                String file = SafeTensors.shardName(shard + 1, count);
+                try (Arena arena = Arena.ofShared()) {
+                    Map<String, Tensor> tensors = new LinkedHashMap<>();
+                    for (var e : part.entrySet()) {
+                        long[] shape = e.getValue();
+                        Tensor t = Tensor.of(dtype, shape, arena.allocate(Tensor.numel(shape) * dtype.bytes(), 64));
+                        fill(t, e.getKey(), seed);
+                        tensors.put(e.getKey(), t);
+                        total += t.byteSize();
+                        weightMap.put(e.getKey(), file);
+                    }
+                    SafeTensors.write(tmp.resolve(file), tensors, Map.of("format", "pt"));
+                }
             }
-        }
-        index.putObject("metadata").put("total_size", total);
-        index.set("weight_map", weightMap);
-        Json.write(tmp.resolve(SafeTensors.INDEX_FILE), index);
-        Json.write(tmp.resolve("config.json"), config.toJson());
-        try {
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new LoriException(dir + ": cannot move the finished model into place: " + e.getMessage());
-        }
+            index.putObject("metadata").put("total_size", total);
+            index.set("weight_map", weightMap);
+            Json.write(tmp.resolve(SafeTensors.INDEX_FILE), index);
+            Json.write(tmp.resolve("config.json"), config.toJson());
+        });
     }
 
     /** Fills a tensor: norm weights 1, matrices uniform in +-sqrt(3/in) (embeddings +-1), row-seeded. */

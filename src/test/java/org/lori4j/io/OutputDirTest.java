@@ -1,0 +1,56 @@
+package org.lori4j.io;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The all-or-nothing folder writer: a failed body leaves nothing, a finished folder appears whole, deleteTree stays inside. */
+class OutputDirTest {
+    private static List<String> names(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) { return s.map(p -> p.getFileName().toString()).sorted().toList(); }
+    }
+
+    @Test
+    void failedBodyLeavesNeitherTargetNorTemporaryFolder(@TempDir Path root) throws IOException {
+        Path out = root.resolve("out");
+        assertThrows(LoriException.class, () -> OutputDir.writeNew(out, tmp -> {
+            Files.writeString(tmp.resolve("a.txt"), "half");
+            throw new IOException("disk full");
+        }));
+        assertEquals(List.of(), names(root));
+    }
+
+    @Test
+    void writeNewRefusesNonEmptyAndWriteReplacesOnlyWrittenEntries(@TempDir Path root) throws IOException {
+        Path out = root.resolve("out");
+        OutputDir.writeNew(out, tmp -> { Files.writeString(tmp.resolve("a.txt"), "1"); Files.writeString(tmp.resolve("b.txt"), "1"); });
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+        LoriException e = assertThrows(LoriException.class, () -> OutputDir.writeNew(out, tmp -> {}));
+        assertTrue(e.getMessage().contains("exists and is not empty"), e.getMessage());
+        OutputDir.write(out, tmp -> Files.writeString(tmp.resolve("a.txt"), "2"));
+        assertEquals("2", Files.readString(out.resolve("a.txt")));
+        assertEquals("1", Files.readString(out.resolve("b.txt")));
+        assertEquals(List.of("out"), names(root));
+    }
+
+    @Test
+    void deleteTreeRemovesLinksWithoutTouchingTheirTargets(@TempDir Path root) throws IOException {
+        Path outside = Files.writeString(root.resolve("keep.txt"), "keep");
+        Files.setPosixFilePermissions(outside, PosixFilePermissions.fromString("r--r--r--"));
+        Path tree = Files.createDirectories(root.resolve("tree/sub"));
+        Files.writeString(tree.resolve("f.txt"), "x");
+        Files.createSymbolicLink(tree.resolve("link"), outside);
+        OutputDir.deleteTree(root.resolve("tree"));
+        assertEquals(List.of("keep.txt"), names(root));
+        assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(outside)));
+        OutputDir.deleteTree(root.resolve("tree"));   // already gone: nothing happens
+    }
+}
