@@ -28,7 +28,7 @@ class PipelineCommandTest {
     void pipelineChainsTheThreeStagesAndSkipsFinishedOnes(@TempDir Path out) throws Exception {
         String[] args = {"pipeline", "--model", f("model"), "--data", f("data.jsonl"), "--out", out.toString(), "--rank", "4", "--alpha", "8",
                 "--steps", "3", "--batch-size", "4", "--lr-d", "1e-2", "--lr-s", "1e-2", "--sparsity", "0.9"};
-        TextCommandsTest.Result r = TextCommandsTest.lori(args);
+        LoriCli.Result r = LoriCli.run(args);
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter d = LoraAdapter.load(out.resolve("lori-d")), s = LoraAdapter.load(out.resolve("lori-s"));
         Map<String, Masks.Mask> mask = Masks.read(out.resolve("lori-d/masks/0.9_mask.safetensors"));
@@ -49,7 +49,7 @@ class PipelineCommandTest {
         assertEquals(0.05, (double) trainable / lora, 0.01, "about 5% of LoRA's parameters at sparsity 0.9");
         // a second run finds both stages finished and trains nothing
         byte[] before = Files.readAllBytes(out.resolve("lori-s/adapter_model.safetensors"));
-        r = TextCommandsTest.lori(args);
+        r = LoriCli.run(args);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("skipped"), r.out());
         assertArrayEquals(before, Files.readAllBytes(out.resolve("lori-s/adapter_model.safetensors")));

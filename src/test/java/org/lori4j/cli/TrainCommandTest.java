@@ -3,6 +3,7 @@ package org.lori4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.LoriCli;
 import org.lori4j.TestPaths;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.adapter.Masks;
@@ -25,8 +26,6 @@ import static org.junit.jupiter.api.Assertions.*;
 class TrainCommandTest {
     static final Path FIX = TestPaths.fixture("train");
 
-    static TextCommandsTest.Result lori(String... args) { return TextCommandsTest.lori(args); }
-
     static String f(String name) { return FIX.resolve(name).toString(); }
 
     static String[] args(Path out, String... extra) {
@@ -47,7 +46,7 @@ class TrainCommandTest {
 
     @Test
     void loriDMatchesTheTorchReference(@TempDir Path out) throws IOException {
-        TextCommandsTest.Result r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"),
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--steps", "4", "--max-grad-norm", "1.0"));
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter got = LoraAdapter.load(out), init = LoraAdapter.load(FIX.resolve("init"));
@@ -64,7 +63,7 @@ class TrainCommandTest {
 
     @Test
     void loriSFromTheUpstreamPtMaskTakesTheLoriDAAndMatchesTorch(@TempDir Path out) {
-        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data.jsonl"), "--mask", f("lorid/masks/0.5_mask.pt"),
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-s", "--data", f("data.jsonl"), "--mask", f("lorid/masks/0.5_mask.pt"),
                 "--accumulation", "reference", "--steps", "4", "--max-grad-norm", "0.8"));
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter got = LoraAdapter.load(out), lorid = LoraAdapter.load(FIX.resolve("lorid"));
@@ -86,7 +85,7 @@ class TrainCommandTest {
 
     @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
-        TextCommandsTest.Result r = lori(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter got = LoraAdapter.load(out), want = LoraAdapter.load(FIX.resolve("expected/lora"));
@@ -96,7 +95,7 @@ class TrainCommandTest {
 
     @Test
     void continualLoriSKeepsTaskOneOutsideTheNewMask(@TempDir Path out) {
-        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data2.jsonl"), "--init-adapter", f("lorid"),
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-s", "--data", f("data2.jsonl"), "--init-adapter", f("lorid"),
                 "--mask", f("continual_mask.safetensors"), "--steps", "3", "--max-grad-norm", "0.5"));
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter got = LoraAdapter.load(out), before = LoraAdapter.load(FIX.resolve("lorid"));
@@ -117,20 +116,20 @@ class TrainCommandTest {
                 "--steps", "5", "--batch-size", "2", "--micro-batch-size", "1", "--save-every", "2"};
         List<String> shuffled = new ArrayList<>(List.of(args(full, common)));
         shuffled.remove("--no-shuffle");
-        TextCommandsTest.Result r0 = lori(shuffled.toArray(String[]::new));
+        LoriCli.Result r0 = LoriCli.run(shuffled.toArray(String[]::new));
         assertEquals(0, r0.code(), r0.err());
         List<String> k = new ArrayList<>(List.of(args(killed, common)));
         k.remove("--no-shuffle");
         k.addAll(List.of("--stop-after", "3"));
-        TextCommandsTest.Result r = lori(k.toArray(String[]::new));
+        LoriCli.Result r = LoriCli.run(k.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("stopped after 3 of 5"), r.out());
-        TextCommandsTest.Result again = lori(k.subList(0, k.size() - 2).toArray(String[]::new));
+        LoriCli.Result again = LoriCli.run(k.subList(0, k.size() - 2).toArray(String[]::new));
         assertEquals(2, again.code(), "a non-empty --out needs --resume");
         assertTrue(again.err().contains("--resume"), again.err());
         k = new ArrayList<>(k.subList(0, k.size() - 2));
         k.add("--resume");
-        r = lori(k.toArray(String[]::new));
+        r = LoriCli.run(k.toArray(String[]::new));
         assertEquals(0, r.code(), r.err() + r.out());
         assertTrue(r.out().contains("resuming after step 3"), r.out());
         assertArrayEquals(Files.readAllBytes(full.resolve("adapter_model.safetensors")), Files.readAllBytes(killed.resolve("adapter_model.safetensors")));
@@ -138,23 +137,23 @@ class TrainCommandTest {
         // resuming with another batch size is refused
         List<String> bad = new ArrayList<>(k);
         bad.set(bad.indexOf("--micro-batch-size") + 1, "2");
-        TextCommandsTest.Result rb = lori(bad.toArray(String[]::new));
+        LoriCli.Result rb = LoriCli.run(bad.toArray(String[]::new));
         assertEquals(2, rb.code());
         assertTrue(rb.err().contains("micro_batch_size"), rb.err());
     }
 
     @Test
     void badCombinationsAreOneLineErrors(@TempDir Path out) {
-        TextCommandsTest.Result r = lori(args(out, "--method", "lori-s", "--data", f("data.jsonl")));
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-s", "--data", f("data.jsonl")));
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("error: --method lori-s needs --mask"), r.err());
-        r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--batch-size", "3", "--micro-batch-size", "2"));
+        r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--batch-size", "3", "--micro-batch-size", "2"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--micro-batch-size 2 must divide --batch-size 3"), r.err());
-        r = lori(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"), "--rank", "8"));
+        r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", f("init"), "--rank", "8"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("differ from"), r.err());
-        r = lori(args(out, "--method", "lori-d", "--data", f("missing.jsonl")));
+        r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("missing.jsonl")));
         assertEquals(2, r.code(), r.err());
     }
 }
