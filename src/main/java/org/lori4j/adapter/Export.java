@@ -2,11 +2,11 @@ package org.lori4j.adapter;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lori4j.io.Json;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.OutputDir;
 import org.lori4j.io.SafeTensors;
 import org.lori4j.io.TensorStore;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.tensor.Convert;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Half;

@@ -1,10 +1,10 @@
 package org.lori4j.adapter;
 
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.OutputDir;
 import org.lori4j.io.SafeTensors;
 import org.lori4j.io.SafeTensorsFile;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 

@@ -1,8 +1,8 @@
 package org.lori4j.cli;
 
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.KvCache;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.model.RandomWeights;
 import org.lori4j.tensor.DType;

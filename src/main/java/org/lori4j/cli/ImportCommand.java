@@ -1,11 +1,11 @@
 package org.lori4j.cli;
 
 import org.lori4j.io.Llama2cImporter;
-import org.lori4j.model.LlamaConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import org.lori4j.io.LlamaConfig;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lori4j.adapter.AdapterInfo;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.io.Json;
-import org.lori4j.model.LlamaConfig;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.model.ModelInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

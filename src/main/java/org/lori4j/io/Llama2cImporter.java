@@ -1,7 +1,6 @@
 package org.lori4j.io;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 

@@ -1,5 +1,6 @@
 package org.lori4j.model;
 
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.TensorStore;
 import org.lori4j.tensor.Convert;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lori4j.io.Json;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.TensorStore;
 import org.lori4j.tensor.DType;

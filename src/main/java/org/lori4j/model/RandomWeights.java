@@ -2,6 +2,7 @@ package org.lori4j.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lori4j.io.Json;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.OutputDir;
 import org.lori4j.io.SafeTensors;

@@ -1,5 +1,7 @@
 package org.lori4j.model;
 
+import org.lori4j.io.LlamaConfig;
+
 /**
  * The rotary-embedding frequencies of a model, {@code inv_freq[i] = 1 / theta^(2i/d)} for
  * i in [0, d/2), with Hugging Face's "linear" and "llama3" rope_scaling applied, computed in f32

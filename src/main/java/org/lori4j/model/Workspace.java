@@ -1,5 +1,7 @@
 package org.lori4j.model;
 
+import org.lori4j.io.LlamaConfig;
+
 /**
  * The activation buffers of one forward step, kept with a {@link KvCache} and reused from step to
  * step so that decoding allocates nothing per token; grown when a step has more rows.

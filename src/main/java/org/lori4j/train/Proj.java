@@ -1,6 +1,6 @@
 package org.lori4j.train;
 
-import org.lori4j.model.LlamaConfig;
+import org.lori4j.io.LlamaConfig;
 
 /** The seven linear projections of a Llama decoder layer that LoRA/LoRI can adapt, with their HF names and shapes. */
 public enum Proj {

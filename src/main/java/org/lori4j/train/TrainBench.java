@@ -1,6 +1,6 @@
 package org.lori4j.train;
 
-import org.lori4j.model.LlamaConfig;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.model.LlamaModel;
 
 import java.util.ArrayList;

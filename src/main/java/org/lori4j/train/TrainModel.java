@@ -1,10 +1,10 @@
 package org.lori4j.train;
 
 import org.lori4j.adapter.LoraOp;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.Attention;
 import org.lori4j.model.Linear;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.model.RmsNorm;
 import org.lori4j.model.Rope;

@@ -5,9 +5,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
 import org.lori4j.io.Json;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.io.SafeTensors;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 

@@ -1,7 +1,7 @@
 package org.lori4j.adapter;
 
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.model.KvCache;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;

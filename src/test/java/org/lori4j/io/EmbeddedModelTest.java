@@ -3,7 +3,6 @@ package org.lori4j.io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
-import org.lori4j.model.LlamaConfig;
 
 import java.net.URL;
 import java.net.URLClassLoader;

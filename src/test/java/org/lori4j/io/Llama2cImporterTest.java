@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lori4j.TestPaths;
 import org.lori4j.cli.Main;
-import org.lori4j.model.LlamaConfig;
 import org.lori4j.tensor.Tensor;
 
 import java.nio.ByteBuffer;

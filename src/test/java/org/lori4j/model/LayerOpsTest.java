@@ -1,6 +1,7 @@
 package org.lori4j.model;
 
 import org.junit.jupiter.api.Test;
+import org.lori4j.io.LlamaConfig;
 
 import java.util.SplittableRandom;
 

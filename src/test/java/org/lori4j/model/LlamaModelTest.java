@@ -4,6 +4,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.lori4j.TestPaths;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.SafeTensors;
 import org.lori4j.io.SafeTensorsFile;
 

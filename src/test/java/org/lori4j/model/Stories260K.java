@@ -1,6 +1,7 @@
 package org.lori4j.model;
 
 import org.lori4j.TestPaths;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lori4j.TestPaths;
 import org.lori4j.io.Json;
-import org.lori4j.model.LlamaConfig;
+import org.lori4j.io.LlamaConfig;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.GradCheck;
 

@@ -1,11 +1,8 @@
-package org.lori4j.model;
+package org.lori4j.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.lori4j.io.Json;
-import org.lori4j.io.LoriException;
-import org.lori4j.io.TensorStore;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 

@@ -1,13 +1,9 @@
-package org.lori4j.model;
+package org.lori4j.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lori4j.io.Json;
-import org.lori4j.io.LoriException;
-import org.lori4j.io.SafeTensors;
-import org.lori4j.io.TensorStore;
 import org.lori4j.tensor.DType;
 import org.lori4j.tensor.Tensor;
 
