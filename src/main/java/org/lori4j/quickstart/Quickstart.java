@@ -7,7 +7,7 @@ import org.lori4j.adapter.AdapterConfig;
 import org.lori4j.adapter.AdapterMerge;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.adapter.Masks;
-import org.lori4j.adapter.OutputDir;
+import org.lori4j.io.OutputDir;
 import org.lori4j.generate.Generator;
 import org.lori4j.generate.SamplingParams;
 import org.lori4j.io.AtomicFiles;
