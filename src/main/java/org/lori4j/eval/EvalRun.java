@@ -7,6 +7,7 @@ import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.generate.GenerationConfig;
 import org.lori4j.io.Json;
 import org.lori4j.model.LlamaModel;
+import org.lori4j.tensor.MatMul;
 import org.lori4j.text.Tokenizer;
 
 import java.nio.file.Path;
@@ -86,6 +87,9 @@ public final class EvalRun {
      * the same run (same model, adapters and settings) are reused.
      */
     public Evaluator.Report run(Path model, Adapters adapters, Path out, boolean resume, Progress progress) {
+        // Compile the vector kernels while weights are hashed and loaded: interpreted, the first batches would
+        // take seconds and distort the measured generation speed (most of all on small models).
+        Thread warmUp = Thread.ofPlatform().daemon().name("lori-warmup").start(MatMul::warmUp);
         ObjectNode meta = meta(model, adapters);
         Evaluator.Settings settings = new Evaluator.Settings(options.batchSize(), decoding, samples, options.seed(), options.scoreOn(), execWorkers);
         try (Tokenizer tok = Tokenizer.load(model); LlamaModel lm = LlamaModel.load(model)) {
@@ -101,7 +105,17 @@ public final class EvalRun {
             if (stop.isEmpty()) stop = lm.config().eosTokenIds();
             if (stop.isEmpty()) stop = tok.eosIds();
             TextGenerator gen = new ModelTextGenerator(lm, tok, new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop));
+            joinQuietly(warmUp);
             return new Evaluator(gen, settings, progress).run(tasks, out, resume, meta);
+        }
+    }
+
+    /** Waits for the warm-up thread; an interrupt is passed on (the warm-up only affects speed). */
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -50,6 +50,41 @@ public final class Attention {
     }
 
     /**
+     * Several sequences' attention in one parallel pass (a batched decode step): sequence s has
+     * T[s] < {@link #GEMM_MIN_ROWS} query rows at rows qRow[s] of q/out ([rows, H*D]) and P[s]
+     * cached positions in k[s]/v[s]. Every (sequence, head, row) job runs {@link #head} as
+     * {@link #forward} would, so results are identical; only the B synchronisations become one.
+     */
+    static void forwardRows(float[] out, float[] q, int[] qRow, float[][] k, float[][] v, int[] T, int[] P,
+                            int H, int KV, int D) {
+        if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
+        int B = T.length;
+        int[] jobStart = new int[B + 1];
+        int maxLen = 0;
+        long work = 0;
+        for (int s = 0; s < B; s++) {
+            if (T[s] >= GEMM_MIN_ROWS) throw new IllegalArgumentException("sequence " + s + " has " + T[s] + " rows");
+            jobStart[s + 1] = jobStart[s] + H * T[s];
+            maxLen = Math.max(maxLen, P[s] + T[s]);
+            work += (long) H * T[s] * 2L * (P[s] + T[s]) * D;
+        }
+        int jobs = jobStart[B];
+        if (jobs == 0) return;
+        int minChunk = (int) Math.max(1, 16384L * jobs / (work + 1));
+        int scoresLen = maxLen;
+        Parallel.forRange(jobs, minChunk, (from, to) -> {
+            float[] scores = new float[scoresLen];
+            int s = 0;
+            for (int job = from; job < to; job++) {
+                while (job >= jobStart[s + 1]) s++;
+                int j = job - jobStart[s], t = j % T[s], h = j / T[s];
+                int off = qRow[s] * H * D;
+                head(out, off, null, 0, q, off, k[s], 0, v[s], 0, T[s], P[s], H, KV, D, h, t, scores);
+            }
+        });
+    }
+
+    /**
      * The same result per head as two matrix products: S[T, P+T] = scale * Q_h K_h^T, a causal
      * softmax per row (masked entries 0), then O_h = S V_h. The masked upper triangle is computed
      * and discarded, which still beats T*(P+T) separate dot products by far (prefill).

@@ -31,6 +31,8 @@ public final class VectorMatmulBackend implements MatmulBackend {
     private static final int KC = 256;
     /** Below this many rows of op(A), gemm skips packing and uses dot/axpy loops. */
     private static final int THIN_M = 4;
+    /** Up to this many rows of x, forward streams the weights like the GEMV instead of packing (decode batches). */
+    private static final int SMALL_N = 16;
 
     @Override
     public String name() {
@@ -43,6 +45,10 @@ public final class VectorMatmulBackend implements MatmulBackend {
     public void forward(float[] y, int yOff, float[] x, int xOff, int n, Weight w) {
         if (n == 1) {
             gemv(y, yOff, x, xOff, w);
+            return;
+        }
+        if (n <= SMALL_N) {
+            smallN(y, yOff, x, xOff, n, w);
             return;
         }
         int in = w.cols();
@@ -80,6 +86,7 @@ public final class VectorMatmulBackend implements MatmulBackend {
             for (int r = 0; r < 120; r++) {
                 forward(y, 0, x, 0, 1, w);
                 forward(y, 0, x, 0, 24, w);
+                forward(y, 0, x, 0, 8, w);
                 if (dt == DType.BF16 || r % 4 == 0) backwardInput(x, 0, y, 0, 24, w, r % 2 == 0);
             }
         }
@@ -238,6 +245,224 @@ public final class VectorMatmulBackend implements MatmulBackend {
             }
             s0.add(s2).intoArray(y, yOff + p * NR);
             s1.add(s3).intoArray(y, yOff + p * NR + L);
+        }
+    }
+
+    // ------------------------------------------------------------------ small-n forward (batched decode)
+
+    /**
+     * y[n, out] = x[n, in] W^T for 2 <= n <= SMALL_N: streams each weight panel once (per group of
+     * MR rows of x, the later groups re-read it from L2), widening in registers, with MR x NR
+     * accumulators; parallel over panels like {@link #gemv}, so it stays weight-bandwidth-bound.
+     */
+    private static void smallN(float[] y, int yOff, float[] x, int xOff, int n, Weight w) {
+        int panels = w.panels(), in = w.cols(), rows = w.rows();
+        int units = panels + (panels * NR < rows ? 1 : 0);
+        MemorySegment seg = w.data();
+        DType dt = w.dtype();
+        // xt[(g*in + k)*MR + i] = x row (g*MR + i), clamped to the last row: the MR values a kernel step
+        // broadcasts share one cache line (rows of x read in place are in*4 bytes apart and alias in L1).
+        int groups = (n + MR - 1) / MR;
+        float[] xt = new float[groups * in * MR];
+        for (int g = 0; g < groups; g++)
+            for (int i = 0; i < MR; i++) {
+                int src = xOff + Math.min(g * MR + i, n - 1) * in, dst = g * in * MR + i;
+                for (int k = 0; k < in; k++) xt[dst + k * MR] = x[src + k];
+            }
+        Parallel.forRange(units, 1, (u0, u1) -> {
+            int pEnd = Math.min(u1, panels);
+            if (u0 < pEnd) {
+                for (int p = u0; p < pEnd; p++) {
+                    for (int g = 0; g < n; g += MR) {
+                        int mr = Math.min(MR, n - g);
+                        switch (dt) {
+                            case F32 -> smallNF32(seg, in, xt, g * in, mr, y, yOff + g * rows, rows, p, p + 1);
+                            case BF16 -> smallNBf16(seg, in, xt, g * in, mr, y, yOff + g * rows, rows, p, p + 1);
+                            default -> smallNF16(seg, in, xt, g * in, mr, y, yOff + g * rows, rows, p, p + 1);
+                        }
+                    }
+                }
+            }
+            if (u1 > panels) {
+                float[] row = new float[in];
+                for (int r = panels * NR; r < rows; r++) {
+                    w.rowTo(r, row, 0);
+                    for (int i = 0; i < n; i++) y[yOff + i * rows + r] = Vec.dot(x, xOff + i * in, row, 0, in);
+                }
+            }
+        });
+    }
+
+    /** F32 panels [p0, p1) times MR rows of x interleaved in xt (only the first mr are stored). One method on purpose. */
+    private static void smallNF32(MemorySegment w, int in, float[] xt, int xtOff, int mr, float[] y, int yOff, int ldy,
+                                   int p0, int p1) {
+        long colBytes = NR * 4L;
+        for (int p = p0; p < p1; p++) {
+            long base = (long) p * in * colBytes;
+            FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+            FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+            FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+            FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+            FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+            FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+            FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+            FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+            for (int k = 0, xi = xtOff; k < in; k++, xi += MR) {
+                long o = base + k * colBytes;
+                FloatVector b0 = FloatVector.fromMemorySegment(F, w, o, Convert.LE);
+                FloatVector b1 = FloatVector.fromMemorySegment(F, w, o + 4L * L, Convert.LE);
+                FloatVector v = FloatVector.broadcast(F, xt[xi + 0]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(F, xt[xi + 1]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(F, xt[xi + 2]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(F, xt[xi + 3]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(F, xt[xi + 4]);
+                c40 = v.fma(b0, c40);
+                c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(F, xt[xi + 5]);
+                c50 = v.fma(b0, c50);
+                c51 = v.fma(b1, c51);
+                v = FloatVector.broadcast(F, xt[xi + 6]);
+                c60 = v.fma(b0, c60);
+                c61 = v.fma(b1, c61);
+                v = FloatVector.broadcast(F, xt[xi + 7]);
+                c70 = v.fma(b0, c70);
+                c71 = v.fma(b1, c71);
+            }
+            int q = yOff + p * NR;
+            { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }
+            if (mr > 1) { c10.intoArray(y, q + 1 * ldy); c11.intoArray(y, q + 1 * ldy + L); }
+            if (mr > 2) { c20.intoArray(y, q + 2 * ldy); c21.intoArray(y, q + 2 * ldy + L); }
+            if (mr > 3) { c30.intoArray(y, q + 3 * ldy); c31.intoArray(y, q + 3 * ldy + L); }
+            if (mr > 4) { c40.intoArray(y, q + 4 * ldy); c41.intoArray(y, q + 4 * ldy + L); }
+            if (mr > 5) { c50.intoArray(y, q + 5 * ldy); c51.intoArray(y, q + 5 * ldy + L); }
+            if (mr > 6) { c60.intoArray(y, q + 6 * ldy); c61.intoArray(y, q + 6 * ldy + L); }
+            if (mr > 7) { c70.intoArray(y, q + 7 * ldy); c71.intoArray(y, q + 7 * ldy + L); }
+        }
+    }
+
+    /** BF16 panels [p0, p1) times MR rows of x interleaved in xt (only the first mr are stored). One method on purpose. */
+    private static void smallNBf16(MemorySegment w, int in, float[] xt, int xtOff, int mr, float[] y, int yOff, int ldy,
+                                   int p0, int p1) {
+        long colBytes = NR * 2L;
+        for (int p = p0; p < p1; p++) {
+            long base = (long) p * in * colBytes;
+            FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+            FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+            FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+            FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+            FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+            FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+            FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+            FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+            for (int k = 0, xi = xtOff; k < in; k++, xi += MR) {
+                long o = base + k * colBytes;
+                IntVector h = IntVector.fromMemorySegment(I, w, o, Convert.LE);
+                FloatVector b0 = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector b1 = h.and(0xffff0000).reinterpretAsFloats();
+                FloatVector v = FloatVector.broadcast(F, xt[xi + 0]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(F, xt[xi + 1]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(F, xt[xi + 2]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(F, xt[xi + 3]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(F, xt[xi + 4]);
+                c40 = v.fma(b0, c40);
+                c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(F, xt[xi + 5]);
+                c50 = v.fma(b0, c50);
+                c51 = v.fma(b1, c51);
+                v = FloatVector.broadcast(F, xt[xi + 6]);
+                c60 = v.fma(b0, c60);
+                c61 = v.fma(b1, c61);
+                v = FloatVector.broadcast(F, xt[xi + 7]);
+                c70 = v.fma(b0, c70);
+                c71 = v.fma(b1, c71);
+            }
+            int q = yOff + p * NR;
+            { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }
+            if (mr > 1) { c10.intoArray(y, q + 1 * ldy); c11.intoArray(y, q + 1 * ldy + L); }
+            if (mr > 2) { c20.intoArray(y, q + 2 * ldy); c21.intoArray(y, q + 2 * ldy + L); }
+            if (mr > 3) { c30.intoArray(y, q + 3 * ldy); c31.intoArray(y, q + 3 * ldy + L); }
+            if (mr > 4) { c40.intoArray(y, q + 4 * ldy); c41.intoArray(y, q + 4 * ldy + L); }
+            if (mr > 5) { c50.intoArray(y, q + 5 * ldy); c51.intoArray(y, q + 5 * ldy + L); }
+            if (mr > 6) { c60.intoArray(y, q + 6 * ldy); c61.intoArray(y, q + 6 * ldy + L); }
+            if (mr > 7) { c70.intoArray(y, q + 7 * ldy); c71.intoArray(y, q + 7 * ldy + L); }
+        }
+    }
+
+    /** F16 panels [p0, p1) times MR rows of x interleaved in xt (only the first mr are stored). One method on purpose. */
+    private static void smallNF16(MemorySegment w, int in, float[] xt, int xtOff, int mr, float[] y, int yOff, int ldy,
+                                   int p0, int p1) {
+        long colBytes = NR * 2L;
+        for (int p = p0; p < p1; p++) {
+            long base = (long) p * in * colBytes;
+            FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+            FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+            FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+            FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+            FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+            FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+            FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+            FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+            for (int k = 0, xi = xtOff; k < in; k++, xi += MR) {
+                long o = base + k * colBytes;
+                IntVector h = IntVector.fromMemorySegment(I, w, o, Convert.LE);
+                IntVector mLo = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                IntVector mHi = h.lanewise(VectorOperators.LSHR, 3).and(0x7fff << 13);
+                FloatVector b0 = mLo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, mLo.compare(VectorOperators.GE, 0x0f800000))
+                        .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+                FloatVector b1 = mHi.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, 0x7f800000, mHi.compare(VectorOperators.GE, 0x0f800000))
+                        .or(h.and(0x80000000)).reinterpretAsFloats();
+                FloatVector v = FloatVector.broadcast(F, xt[xi + 0]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(F, xt[xi + 1]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(F, xt[xi + 2]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(F, xt[xi + 3]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                v = FloatVector.broadcast(F, xt[xi + 4]);
+                c40 = v.fma(b0, c40);
+                c41 = v.fma(b1, c41);
+                v = FloatVector.broadcast(F, xt[xi + 5]);
+                c50 = v.fma(b0, c50);
+                c51 = v.fma(b1, c51);
+                v = FloatVector.broadcast(F, xt[xi + 6]);
+                c60 = v.fma(b0, c60);
+                c61 = v.fma(b1, c61);
+                v = FloatVector.broadcast(F, xt[xi + 7]);
+                c70 = v.fma(b0, c70);
+                c71 = v.fma(b1, c71);
+            }
+            int q = yOff + p * NR;
+            { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }
+            if (mr > 1) { c10.intoArray(y, q + 1 * ldy); c11.intoArray(y, q + 1 * ldy + L); }
+            if (mr > 2) { c20.intoArray(y, q + 2 * ldy); c21.intoArray(y, q + 2 * ldy + L); }
+            if (mr > 3) { c30.intoArray(y, q + 3 * ldy); c31.intoArray(y, q + 3 * ldy + L); }
+            if (mr > 4) { c40.intoArray(y, q + 4 * ldy); c41.intoArray(y, q + 4 * ldy + L); }
+            if (mr > 5) { c50.intoArray(y, q + 5 * ldy); c51.intoArray(y, q + 5 * ldy + L); }
+            if (mr > 6) { c60.intoArray(y, q + 6 * ldy); c61.intoArray(y, q + 6 * ldy + L); }
+            if (mr > 7) { c70.intoArray(y, q + 7 * ldy); c71.intoArray(y, q + 7 * ldy + L); }
         }
     }
 

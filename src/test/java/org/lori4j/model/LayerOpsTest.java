@@ -98,4 +98,20 @@ class LayerOpsTest {
             }
         }
     }
+    @Test
+    void attentionOfSeveralSequencesInOnePassEqualsOneCallPerSequence() {
+        int H = 4, KV = 2, D = 8;
+        int[] T = {1, 3, 1, 2}, P = {0, 5, 17, 1}, rows = {0, 1, 4, 5};
+        int N = 7;
+        float[] q = random(N * H * D, 11);
+        float[][] k = new float[T.length][], v = new float[T.length][];
+        float[] want = new float[N * H * D], got = new float[N * H * D];
+        for (int s = 0; s < T.length; s++) {
+            k[s] = random((P[s] + T[s]) * KV * D, 20 + s);
+            v[s] = random((P[s] + T[s]) * KV * D, 30 + s);
+            Attention.forward(want, rows[s] * H * D, null, 0, q, rows[s] * H * D, k[s], 0, v[s], 0, T[s], P[s], H, KV, D);
+        }
+        Attention.forwardRows(got, q, rows, k, v, T, P, H, KV, D);
+        assertArrayEquals(want, got, "bit-identical to per-sequence attention");
+    }
 }
