@@ -12,7 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The default {@link MatmulBackend}: pure Java with the Vector API, parallel over {@link Parallel}.
  *
  * <p>Decode (n = 1) streams the weight panels once with a GEMV that widens bf16/f16 in
- * registers. Everything else runs one GEMM driver: the right operand is packed, one
+ * registers; a forward with 2..SMALL_N rows (a batched decode step) streams them once too, with 8 x 32
+ * accumulators over rows of x interleaved so each step's 8 broadcasts share a cache line.
+ * Everything else runs one GEMM driver: the right operand is packed, one
  * [KC x NR] f32 block at a time, into an L1-resident buffer (a weight panel widened, or a slice
  * of a float[] matrix copied or transposed), and an MR x NR = 8 x 32 register-tiled
  * micro-kernel (16 accumulators, all in one method, see PERF.md) multiplies it with MR rows of
