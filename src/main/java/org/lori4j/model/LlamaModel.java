@@ -117,6 +117,7 @@ public final class LlamaModel implements AutoCloseable {
     private static Tensor copyOf(Tensor t) {
         Tensor c = Tensor.zeros(t.dtype(), t.shape());
         MemorySegment.copy(t.data(), 0, c.data(), 0, t.byteSize());
+        if (t.data().isMapped()) t.data().unload(); // held once: drop the mapped pages (see Weight.of)
         return c;
     }
 

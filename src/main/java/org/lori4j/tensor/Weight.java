@@ -60,6 +60,10 @@ public final class Weight {
         MemorySegment dst = NativeMemory.allocate(r * c * d.bytes());
         Weight w = new Weight(d, rows, cols, dst);
         w.packFrom(t.data());
+        // The packed copy replaces the source: drop a memory-mapped source's pages from the resident
+        // set now, so loading a model never holds much more than one copy of the weights at a time
+        // (clean file pages; touching them again would simply re-read the file).
+        if (t.data().isMapped()) t.data().unload();
         return w;
     }
 
