@@ -68,32 +68,12 @@ public final class Weight {
     }
 
     /**
-     * Per-thread staging arrays of {@link #packFrom}, reused across weights: allocating two fresh
-     * panel-sized arrays per chunk made loading a 1.1B model churn ~1 GB of garbage, which grew
-     * the committed Java heap (and so the resident set) by that much for the life of the process.
+     * Per-thread staging arrays of {@link #packFrom} ({in, out}), reused across weights: allocating
+     * two fresh panel-sized arrays per chunk made loading a 1.1B model churn ~1 GB of garbage, which
+     * grew the committed Java heap (and so the resident set) by that much for the life of the process.
      */
-    private static final class Scratch<T> {
-        private final java.util.function.IntFunction<T> make;
-        private final java.util.function.ToIntFunction<T> length;
-        private final Object[] arrays = new Object[2];
-
-        Scratch(java.util.function.IntFunction<T> make, java.util.function.ToIntFunction<T> length) {
-            this.make = make;
-            this.length = length;
-        }
-
-        @SuppressWarnings("unchecked")
-        T take(int slot, int n) {
-            T a = (T) arrays[slot];
-            if (a == null || length.applyAsInt(a) < n) arrays[slot] = a = make.apply(n);
-            return a;
-        }
-    }
-
-    private static final ThreadLocal<Scratch<int[]>> INT_SCRATCH =
-            ThreadLocal.withInitial(() -> new Scratch<>(int[]::new, a -> a.length));
-    private static final ThreadLocal<Scratch<short[]>> SHORT_SCRATCH =
-            ThreadLocal.withInitial(() -> new Scratch<>(short[]::new, a -> a.length));
+    private static final ThreadLocal<int[][]> INT_SCRATCH = ThreadLocal.withInitial(() -> new int[2][0]);
+    private static final ThreadLocal<short[][]> SHORT_SCRATCH = ThreadLocal.withInitial(() -> new short[2][0]);
 
     /** Copies the row-major source into the panel layout, in parallel over panels. */
     private void packFrom(MemorySegment src) {
@@ -108,7 +88,10 @@ public final class Weight {
         int n = NR * cols;
         Parallel.forRange(panels, 1, (p0, p1) -> {
             if (esz == 4) {
-                int[] in = INT_SCRATCH.get().take(0, n), out = INT_SCRATCH.get().take(1, n);
+                int[][] buf = INT_SCRATCH.get();
+                if (buf[0].length < n) buf = new int[][]{new int[n], new int[n]};
+                INT_SCRATCH.set(buf);
+                int[] in = buf[0], out = buf[1];
                 for (int p = p0; p < p1; p++) {
                     long base = (long) p * n * 4;
                     MemorySegment.copy(src, Tensor.I32_LE, base, in, 0, n);
@@ -121,7 +104,10 @@ public final class Weight {
                     MemorySegment.copy(out, 0, data, Tensor.I32_LE, base, n);
                 }
             } else {
-                short[] in = SHORT_SCRATCH.get().take(0, n), out = SHORT_SCRATCH.get().take(1, n);
+                short[][] buf = SHORT_SCRATCH.get();
+                if (buf[0].length < n) buf = new short[][]{new short[n], new short[n]};
+                SHORT_SCRATCH.set(buf);
+                short[] in = buf[0], out = buf[1];
                 for (int p = p0; p < p1; p++) {
                     long base = (long) p * n * 2;
                     MemorySegment.copy(src, Tensor.I16_LE, base, in, 0, n);
