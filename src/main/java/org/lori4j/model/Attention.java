@@ -9,9 +9,14 @@ import java.util.Arrays;
 /**
  * Causal scaled-dot-product attention with grouped-query heads (GQA), as Hugging Face's eager
  * Llama attention: scores q.k / sqrt(D), softmax in f32, weighted sum of v. Query head h reads
- * key/value head h / (H / KV). The keys and values are those of a cache that already holds the
- * P earlier positions of the sequence, so prefill (P = 0, T = prompt) and decode (T = 1) are
- * the same code.
+ * key/value head h / (H / KV). Three forms of the same function:
+ * <ul>
+ * <li>{@link #forward}: keys/values in row layout [P+T, KV*D] with P earlier positions, optionally
+ *     storing the probabilities; the form {@link #backward} is written against;</li>
+ * <li>{@link #forwardSequence}: a whole training sequence (P = 0), probabilities stored, loops along the keys;</li>
+ * <li>{@link #forwardCached}: inference over a {@link KvCache} (channel-major keys/values), several
+ *     sequences per call: prefill as GEMMs, decode rows along the keys.</li>
+ * </ul>
  *
  * <p>Legend: T = new query rows of one sequence, P = positions already cached before them,
  * H = query heads, KV = key/value heads, D = head_dim. Query row t sits at position P + t and
@@ -50,38 +55,65 @@ public final class Attention {
     }
 
     /**
-     * Several sequences' attention in one parallel pass (a batched decode step): sequence s has
-     * T[s] < {@link #GEMM_MIN_ROWS} query rows at rows qRow[s] of q/out ([rows, H*D]) and P[s]
-     * cached positions in k[s]/v[s]. Every (sequence, head, row) job runs {@link #head} as
-     * {@link #forward} would, so results are identical; only the B synchronisations become one.
+     * Inference attention over a {@link KvCache}, for several sequences in one parallel pass. Sequence s has
+     * T[s] new query rows at rows qRow[s] of q and out ([rows, H*D]); its keys and values, those of the new
+     * rows included, are kT[s] and vT[s] in the cache's channel-major layout [KV*D, cap[s]] (channel
+     * kvh*D + d of position p at (kvh*D + d) * cap[s] + p), with P[s] positions before the new rows.
+     * A sequence of at least {@link #GEMM_MIN_ROWS} rows (prefill) runs each head as two GEMMs; a shorter one
+     * (decode) runs row by row with every loop along the keys, so a small head_dim costs no short loops.
+     * Jobs are (sequence, head) or (sequence, head, row); one synchronisation for the whole step.
      */
-    static void forwardRows(float[] out, float[] q, int[] qRow, float[][] k, float[][] v, int[] T, int[] P,
-                            int H, int KV, int D) {
+    static void forwardCached(float[] out, float[] q, int[] qRow, float[][] kT, float[][] vT, int[] cap,
+                              int[] T, int[] P, int H, int KV, int D) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
         int B = T.length;
         int[] jobStart = new int[B + 1];
-        int maxLen = 0;
         long work = 0;
         for (int s = 0; s < B; s++) {
-            if (T[s] >= GEMM_MIN_ROWS) throw new IllegalArgumentException("sequence " + s + " has " + T[s] + " rows");
-            jobStart[s + 1] = jobStart[s] + H * T[s];
-            maxLen = Math.max(maxLen, P[s] + T[s]);
+            jobStart[s + 1] = jobStart[s] + (T[s] >= GEMM_MIN_ROWS ? H : H * T[s]);
             work += (long) H * T[s] * 2L * (P[s] + T[s]) * D;
         }
         int jobs = jobStart[B];
         if (jobs == 0) return;
         int minChunk = (int) Math.max(1, 16384L * jobs / (work + 1));
-        int scoresLen = maxLen;
+        float scale = (float) (1.0 / Math.sqrt(D));
+        int group = H / KV, qDim = H * D;
         Parallel.forRange(jobs, minChunk, (from, to) -> {
-            float[] scores = new float[scoresLen];
+            float[] scratch = new float[0];
             int s = 0;
             for (int job = from; job < to; job++) {
                 while (job >= jobStart[s + 1]) s++;
-                int j = job - jobStart[s], t = j % T[s], h = j / T[s];
-                int off = qRow[s] * H * D;
-                head(out, off, null, 0, q, off, k[s], 0, v[s], 0, T[s], P[s], H, KV, D, h, t, scores);
+                int j = job - jobStart[s], keysBefore = P[s], c = cap[s];
+                if (T[s] >= GEMM_MIN_ROWS) {
+                    int h = j, S = keysBefore + T[s];
+                    if (scratch.length < T[s] * S) scratch = new float[T[s] * S];
+                    gemmHead(out, q, qRow[s] * qDim + h * D, qDim, kT[s], vT[s], (h / group) * D * c, c,
+                            T[s], keysBefore, D, scale, scratch);
+                } else {
+                    int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1;
+                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = new float[Vec.roundUpToLanes(keysBefore + T[s])];
+                    int row = (qRow[s] + t) * qDim + h * D;
+                    int chan = (h / group) * D * c;
+                    Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys, scratch);
+                }
             }
         });
+    }
+
+    /**
+     * One head of a prefill over channel-major keys/values (at chan0 = kvh*D*cap, row stride cap):
+     * S[T, P+T] = scale * Q K^T, causal softmax per row, O = S V, written to out[off + t * ld + d].
+     */
+    private static void gemmHead(float[] out, float[] q, int off, int ld, float[] kT, float[] vT, int chan0, int cap,
+                                 int T, int P, int D, float scale, float[] s) {
+        int S = P + T;
+        MatMul.gemm(s, 0, S, q, off, ld, kT, chan0, cap, T, D, S, false, false, scale, false);
+        for (int t = 0; t < T; t++) {
+            int keys = P + t + 1;
+            Vec.softmaxInPlace(s, t * S, keys);
+            Arrays.fill(s, t * S + keys, (t + 1) * S, 0f);
+        }
+        MatMul.gemm(out, off, ld, s, 0, S, vT, chan0, cap, T, S, D, false, true, 1f, false);
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.lori4j.model;
 
+import org.lori4j.tensor.Vec;
+
 import java.util.Arrays;
 
 /**
@@ -7,14 +9,18 @@ import java.util.Arrays;
  * feeds only new tokens. Each sequence has its own length (its next position); storage grows on
  * demand up to {@link #maxLen()} positions. Not thread-safe: one generation loop owns it.
  *
- * <p>Layout per layer and sequence: k, v [capacity, KV*D] f32, rows = positions (after RoPE for k).
+ * <p>Layout per layer and sequence: k, v [KV*D, capacity] f32, channel-major (k after RoPE):
+ * channel c = kvHead * D + d of position p is at {@code c * capacity + p}. One head's keys are then
+ * D contiguous runs along the positions, so attention of a new token loops along the keys with full
+ * vectors whatever head_dim is ({@link Attention#forwardCached}).
  */
 public final class KvCache {
     private final int layers;
     private final int kvDim;
     private final int maxLen;
-    private final float[][][] k;   // [layer][seq] -> [capacity * kvDim]
+    private final float[][][] k;   // [layer][seq] -> [kvDim * capacity]
     private final float[][][] v;
+    private final int[] capacity;  // [seq] positions the storage holds
     private final int[] length;    // [seq] positions filled
     final Workspace workspace = new Workspace();
 
@@ -26,6 +32,7 @@ public final class KvCache {
         this.maxLen = maxLen;
         this.k = new float[layers][batch][];
         this.v = new float[layers][batch][];
+        this.capacity = new int[batch];
         this.length = new int[batch];
         for (int l = 0; l < layers; l++) {
             Arrays.fill(k[l], new float[0]);
@@ -62,19 +69,55 @@ public final class KvCache {
         return n;
     }
 
+    /** Sequence b's keys in layer {@code layer}, [KV*D, {@link #capacity}] channel-major. */
     float[] keys(int layer, int b) { return k[layer][b]; }
 
+    /** Sequence b's values in layer {@code layer}, laid out as {@link #keys}. */
     float[] values(int layer, int b) { return v[layer][b]; }
+
+    /**
+     * Positions sequence b's storage holds: the row stride of {@link #keys} and {@link #values}, a whole
+     * number of vectors ({@link Vec#roundUpToLanes}), possibly more than {@link #maxLen()}.
+     */
+    int capacity(int b) { return capacity[b]; }
 
     /** Makes room for {@code positions} positions of sequence b in every layer (grows by doubling). */
     void ensureCapacity(int b, int positions) {
         if (positions > maxLen) throw new IllegalArgumentException("sequence " + b + " needs " + positions + " positions, cache holds " + maxLen);
-        int have = k[0][b].length / kvDim;
+        int have = capacity[b];
         if (have >= positions) return;
-        int cap = Math.min(maxLen, Math.max(positions, Math.max(16, have * 2)));
+        // whole vectors, so that attention can read every row up to the next vector boundary
+        int cap = Vec.roundUpToLanes(Math.min(maxLen, Math.max(positions, Math.max(16, have * 2))));
+        int filled = length[b];
         for (int l = 0; l < layers; l++) {
-            k[l][b] = Arrays.copyOf(k[l][b], cap * kvDim);
-            v[l][b] = Arrays.copyOf(v[l][b], cap * kvDim);
+            k[l][b] = widen(k[l][b], have, cap, filled);
+            v[l][b] = widen(v[l][b], have, cap, filled);
+        }
+        capacity[b] = cap;
+    }
+
+    /** The first {@code filled} positions of every channel, moved to rows of the new capacity. */
+    private float[] widen(float[] old, int oldCap, int cap, int filled) {
+        float[] t = new float[kvDim * cap];
+        if (filled > 0) for (int c = 0; c < kvDim; c++) System.arraycopy(old, c * oldCap, t, c * cap, filled);
+        return t;
+    }
+
+    /**
+     * Writes {@code count} new positions of sequence b in layer {@code layer} from row-major keys and values
+     * [count, KV*D] (at kOff / vOff) after its filled ones; room must have been made with {@link #ensureCapacity}.
+     * The sequence's length moves on with {@link #advance} once every layer has its rows.
+     */
+    void put(int layer, int b, float[] keys, int kOff, float[] values, int vOff, int count) {
+        float[] kc = k[layer][b], vc = v[layer][b];
+        int cap = capacity[b], p0 = length[b];
+        if (p0 + count > cap) throw new IllegalStateException("sequence " + b + ": no room for " + count + " positions");
+        for (int i = 0; i < count; i++) {
+            int src = i * kvDim, dst = p0 + i;
+            for (int c = 0; c < kvDim; c++) {
+                kc[c * cap + dst] = keys[kOff + src + c];
+                vc[c * cap + dst] = values[vOff + src + c];
+            }
         }
     }
 

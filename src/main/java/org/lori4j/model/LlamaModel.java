@@ -291,16 +291,15 @@ public final class LlamaModel implements AutoCloseable {
             }
         }
         rope.cosSin(pos, N, cos, sin);
-        // Per segment: first row in the step, new rows, cached positions before them (for the one-pass attention).
+        // Per segment: first row in the step, new rows, cached positions before them, cache row stride.
         int nSeg = segs.size();
-        int[] rows = new int[nSeg], counts = new int[nSeg], cached = new int[nSeg];
-        boolean rowwise = nSeg > 1;
+        int[] rows = new int[nSeg], counts = new int[nSeg], cached = new int[nSeg], caps = new int[nSeg];
         for (int i = 0, row = 0; i < nSeg; i++) {
             Segment s = segs.get(i);
             rows[i] = row;
             counts[i] = s.count();
             cached[i] = cache.length(s.seq());
-            rowwise &= s.count() < Attention.GEMM_MIN_ROWS;
+            caps[i] = cache.capacity(s.seq());
             row += s.count();
         }
         float[][] kcs = new float[nSeg][], vcs = new float[nSeg][];
@@ -313,28 +312,14 @@ public final class LlamaModel implements AutoCloseable {
             L.v().forward(v, h, N);
             Rope.forward(q, cos, sin, N, H, D);
             Rope.forward(k, cos, sin, N, KV, D);
-            if (rowwise) {
-                // Decode-like steps: append every segment's keys/values, then all (segment, head, row) jobs in one
-                // parallel pass (the same per-row computation as Attention.forward, one synchronisation, not B).
-                for (int i = 0; i < nSeg; i++) {
-                    Segment s = segs.get(i);
-                    kcs[i] = cache.keys(l, s.seq());
-                    vcs[i] = cache.values(l, s.seq());
-                    System.arraycopy(k, rows[i] * kvDim, kcs[i], cached[i] * kvDim, s.count() * kvDim);
-                    System.arraycopy(v, rows[i] * kvDim, vcs[i], cached[i] * kvDim, s.count() * kvDim);
-                }
-                Attention.forwardRows(att, q, rows, kcs, vcs, counts, cached, H, KV, D);
-            } else {
-                r = 0;
-                for (Segment s : segs) {
-                    int p0 = cache.length(s.seq());
-                    float[] kc = cache.keys(l, s.seq()), vc = cache.values(l, s.seq());
-                    System.arraycopy(k, r * kvDim, kc, p0 * kvDim, s.count() * kvDim);
-                    System.arraycopy(v, r * kvDim, vc, p0 * kvDim, s.count() * kvDim);
-                    Attention.forward(att, r * qDim, null, 0, q, r * qDim, kc, 0, vc, 0, s.count(), p0, H, KV, D);
-                    r += s.count();
-                }
+            // Append every segment's keys/values, then all sequences' attention in one parallel pass.
+            for (int i = 0; i < nSeg; i++) {
+                int seq = segs.get(i).seq();
+                cache.put(l, seq, k, rows[i] * kvDim, v, rows[i] * kvDim, counts[i]);
+                kcs[i] = cache.keys(l, seq);
+                vcs[i] = cache.values(l, seq);
             }
+            Attention.forwardCached(att, q, rows, kcs, vcs, caps, counts, cached, H, KV, D);
             L.o().forward(proj, att, N);
             Vec.add(x, 0, x, 0, proj, 0, N * C);
             RmsNorm.forward(h, null, x, L.postAttentionNorm(), N, C, eps);

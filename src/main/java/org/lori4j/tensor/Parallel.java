@@ -30,7 +30,18 @@ public final class Parallel {
     private static final long SPIN_NANOS = 200_000;
     private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
 
+    /**
+     * Multiply-adds below which splitting a job is not worth a synchronisation (~0.3 us with a spinning
+     * worker, much more with a parked one): about a microsecond of vector work.
+     */
+    public static final long GRAIN = 32_768;
+
     private Parallel() {}
+
+    /** The minChunk for {@link #forRange} over units of {@code workPerUnit} multiply-adds each: at least {@link #GRAIN} per chunk. */
+    public static int minChunk(long workPerUnit) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, GRAIN / Math.max(1, workPerUnit)));
+    }
 
     /** Number of threads {@link #forRange} uses, the caller included (at least 1). */
     public static int threads() {

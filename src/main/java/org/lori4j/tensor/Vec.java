@@ -210,6 +210,108 @@ public final class Vec {
         scale(x, off, 1f / s, len);
     }
 
+    /** Floats per vector of the preferred species (16 with AVX-512, 8 with AVX2). */
+    public static int lanes() { return L; }
+
+    /** n rounded up to a whole number of vectors. */
+    public static int roundUpToLanes(int n) { return (n + L - 1) / L * L; }
+
+    /** 0, 1, ..., L-1: compared with a count, it marks the live lanes of a last partial vector. */
+    private static final FloatVector IOTA;
+    static {
+        float[] t = new float[L];
+        for (int i = 0; i < L; i++) t[i] = i;
+        IOTA = FloatVector.fromArray(F, t, 0);
+    }
+
+    /**
+     * One attention query over n keys stored along rows (channel-major, as a KV cache keeps them):
+     * s_j = (sum_d q[qOff + d] * k[kOff + d*ld + j]) * scale, p = softmax(s) in f32, and
+     * out[oOff + d] = sum_j p_j * v[vOff + d*ld + j] for d < D. Every loop runs along the keys in whole
+     * vectors, so a small head_dim costs no short loops: each row must be readable (not necessarily
+     * filled) up to {@link #roundUpToLanes}(n), which lanes past n never influence, and scores is scratch
+     * of that size. The normalisation is applied to the D sums rather than the n probabilities
+     * (rounding differs from "softmax, then weighted sum" by about an ulp).
+     */
+    public static void attendAlongKeys(float[] out, int oOff, float[] q, int qOff, float scale,
+                                       float[] k, int kOff, float[] v, int vOff, int ld, int D, int n, float[] scores) {
+        if (n <= 0) throw new IllegalArgumentException("attention over no keys");
+        int padded = roundUpToLanes(n), last = padded - L;
+        if (ld < padded || scores.length < padded || kOff + (long) (D - 1) * ld + padded > k.length
+                || vOff + (long) (D - 1) * ld + padded > v.length)
+            throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
+        // Three small methods, not one: C2 inlines the vector code of each fully (a single method this size
+        // hits the inlining cutoffs and boxes vectors).
+        float m = scoresAlongKeys(q, qOff, scale, k, kOff, ld, D, n, last, scores);
+        float sum = expShiftedSum(scores, padded, m);
+        weightedRows(out, oOff, v, vOff, ld, D, n, last, scores, 1f / sum);
+    }
+
+    /** scores[j] = scale * q . k_j for j < n, -inf in the lanes up to the next vector; returns the maximum. */
+    private static float scoresAlongKeys(float[] q, int qOff, float scale, float[] k, int kOff, int ld, int D, int n,
+                                         int last, float[] scores) {
+        VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j <= last; j += L) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int d = 0; d < D; d++)
+                acc = FloatVector.fromArray(F, k, kOff + d * ld + j).fma(FloatVector.broadcast(F, q[qOff + d]), acc);
+            acc = acc.mul(scale);
+            if (j == last) acc = acc.blend(Float.NEGATIVE_INFINITY, dead);
+            acc.intoArray(scores, j);
+            vmax = vmax.max(acc);
+        }
+        float m = vmax.reduceLanes(VectorOperators.MAX);
+        if (m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) throw new IllegalArgumentException("softmax over all -inf or NaN");
+        return m;
+    }
+
+    /** x[i] = exp(x[i] - m) for i < n (a multiple of L); returns their sum. */
+    private static float expShiftedSum(float[] x, int n, float m) {
+        FloatVector vm = FloatVector.broadcast(F, m), vs = FloatVector.zero(F);
+        for (int j = 0; j < n; j += L) {
+            FloatVector e = exp(FloatVector.fromArray(F, x, j).sub(vm));
+            e.intoArray(x, j);
+            vs = vs.add(e);
+        }
+        return sumLanes(vs);
+    }
+
+    /** out[oOff + d] = inv * sum_{j<n} p[j] * v[vOff + d*ld + j], four rows of v per pass over p. */
+    private static void weightedRows(float[] out, int oOff, float[] v, int vOff, int ld, int D, int n, int last,
+                                     float[] p, float inv) {
+        VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
+        int d = 0;
+        for (; d + 4 <= D; d += 4) {
+            int r0 = vOff + d * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < last; j += L) {
+                FloatVector pj = FloatVector.fromArray(F, p, j);
+                a0 = FloatVector.fromArray(F, v, r0 + j).fma(pj, a0);
+                a1 = FloatVector.fromArray(F, v, r1 + j).fma(pj, a1);
+                a2 = FloatVector.fromArray(F, v, r2 + j).fma(pj, a2);
+                a3 = FloatVector.fromArray(F, v, r3 + j).fma(pj, a3);
+            }
+            // the last vector: lanes past n hold p = 0 but possibly any v (even NaN), so v is zeroed there
+            FloatVector pj = FloatVector.fromArray(F, p, last);
+            a0 = FloatVector.fromArray(F, v, r0 + last).blend(0f, dead).fma(pj, a0);
+            a1 = FloatVector.fromArray(F, v, r1 + last).blend(0f, dead).fma(pj, a1);
+            a2 = FloatVector.fromArray(F, v, r2 + last).blend(0f, dead).fma(pj, a2);
+            a3 = FloatVector.fromArray(F, v, r3 + last).blend(0f, dead).fma(pj, a3);
+            out[oOff + d] = sumLanes(a0) * inv;
+            out[oOff + d + 1] = sumLanes(a1) * inv;
+            out[oOff + d + 2] = sumLanes(a2) * inv;
+            out[oOff + d + 3] = sumLanes(a3) * inv;
+        }
+        for (; d < D; d++) {
+            int r = vOff + d * ld;
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0; j < last; j += L) a = FloatVector.fromArray(F, v, r + j).fma(FloatVector.fromArray(F, p, j), a);
+            a = FloatVector.fromArray(F, v, r + last).blend(0f, dead).fma(FloatVector.fromArray(F, p, last), a);
+            out[oOff + d] = sumLanes(a) * inv;
+        }
+    }
+
     /** out[i] = silu(gate[i]) * up[i] = gate / (1 + exp(-gate)) * up for i < n (SwiGLU). */
     public static void siluMul(float[] out, float[] gate, float[] up, int n) {
         siluMul(out, 0, gate, 0, up, 0, n);

@@ -110,7 +110,7 @@ public final class VectorMatmulBackend implements MatmulBackend {
         int units = panels + (panels * NR < rows ? 1 : 0);
         MemorySegment seg = w.data();
         DType dt = w.dtype();
-        Parallel.forRange(units, 1, (u0, u1) -> {
+        Parallel.forRange(units, Parallel.minChunk((long) NR * in), (u0, u1) -> {
             int pEnd = Math.min(u1, panels);
             if (u0 < pEnd) {
                 switch (dt) {
@@ -271,7 +271,7 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 int src = xOff + Math.min(g * MR + i, n - 1) * in, dst = g * in * MR + i;
                 for (int k = 0; k < in; k++) xt[dst + k * MR] = x[src + k];
             }
-        Parallel.forRange(units, 1, (u0, u1) -> {
+        Parallel.forRange(units, Parallel.minChunk((long) NR * in * n), (u0, u1) -> {
             int pEnd = Math.min(u1, panels);
             if (u0 < pEnd) {
                 for (int p = u0; p < pEnd; p++) {
@@ -525,10 +525,10 @@ public final class VectorMatmulBackend implements MatmulBackend {
         int nTiles = (m + MR - 1) / MR;
         int t = Parallel.threads();
         if (nCb >= 2 * t || nTiles < 2 * t) {
-            Parallel.forRange(nCb, 1, (c0, c1) ->
+            Parallel.forRange(nCb, Parallel.minChunk((long) NR * m * kTotal), (c0, c1) ->
                     block(c0, c1, 0, nTiles, m, kTotal, nn, a, aOff, ars, acs, src, c, cOff, ldc, alpha, accumulate));
         } else {
-            Parallel.forRange(nTiles, 1, (t0, t1) ->
+            Parallel.forRange(nTiles, Parallel.minChunk((long) MR * nn * kTotal), (t0, t1) ->
                     block(0, nCb, t0, t1, m, kTotal, nn, a, aOff, ars, acs, src, c, cOff, ldc, alpha, accumulate));
         }
     }

@@ -99,19 +99,33 @@ class LayerOpsTest {
         }
     }
     @Test
-    void attentionOfSeveralSequencesInOnePassEqualsOneCallPerSequence() {
-        int H = 4, KV = 2, D = 8;
-        int[] T = {1, 3, 1, 2}, P = {0, 5, 17, 1}, rows = {0, 1, 4, 5};
-        int N = 7;
+    void cachedAttentionOfSeveralSequencesEqualsTheRowLayoutForm() {
+        // decode rows (1-3 new rows) and prefills (GEMM path) mixed in one pass, over channel-major caches
+        // with spare capacity; each must equal Attention.forward on the same keys in row layout.
+        int H = 6, KV = 2, D = 8, G = Attention.GEMM_MIN_ROWS;
+        int[] T = {1, 3, G + 2, 1, G}, P = {0, 5, 0, 17, 9}, rows = new int[T.length];
+        int N = 0;
+        for (int s = 0; s < T.length; s++) { rows[s] = N; N += T[s]; }
         float[] q = random(N * H * D, 11);
-        float[][] k = new float[T.length][], v = new float[T.length][];
+        float[][] kT = new float[T.length][], vT = new float[T.length][];
+        int[] cap = new int[T.length];
         float[] want = new float[N * H * D], got = new float[N * H * D];
         for (int s = 0; s < T.length; s++) {
-            k[s] = random((P[s] + T[s]) * KV * D, 20 + s);
-            v[s] = random((P[s] + T[s]) * KV * D, 30 + s);
-            Attention.forward(want, rows[s] * H * D, null, 0, q, rows[s] * H * D, k[s], 0, v[s], 0, T[s], P[s], H, KV, D);
+            int S = P[s] + T[s];
+            float[] k = random(S * KV * D, 20 + s), v = random(S * KV * D, 30 + s);
+            Attention.forward(want, rows[s] * H * D, null, 0, q, rows[s] * H * D, k, 0, v, 0, T[s], P[s], H, KV, D);
+            cap[s] = org.lori4j.tensor.Vec.roundUpToLanes(S + 3 + s);
+            kT[s] = new float[KV * D * cap[s]];
+            vT[s] = new float[KV * D * cap[s]];
+            for (int p = 0; p < S; p++)
+                for (int c = 0; c < KV * D; c++) {
+                    kT[s][c * cap[s] + p] = k[p * KV * D + c];
+                    vT[s][c * cap[s] + p] = v[p * KV * D + c];
+                }
+            // garbage beyond the filled positions must not be read
+            for (int c = 0; c < KV * D; c++) for (int p = S; p < cap[s]; p++) kT[s][c * cap[s] + p] = vT[s][c * cap[s] + p] = Float.NaN;
         }
-        Attention.forwardRows(got, q, rows, k, v, T, P, H, KV, D);
-        assertArrayEquals(want, got, "bit-identical to per-sequence attention");
+        Attention.forwardCached(got, q, rows, kT, vT, cap, T, P, H, KV, D);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "element " + i);
     }
 }

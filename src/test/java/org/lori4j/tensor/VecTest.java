@@ -1,6 +1,7 @@
 package org.lori4j.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lori4j.tensor.KernelTesting.abs;
 import static org.lori4j.tensor.KernelTesting.assertClose;
@@ -157,6 +158,54 @@ class VecTest {
         x[33] = 1f;
         Vec.softmaxInPlace(x, 0, 40);
         for (int i = 0; i < 40; i++) assertEquals(i == 5 || i == 33 ? 0.5f : 0f, x[i]);
+    }
+
+    @Test
+    void attentionAlongKeysMatchesADoublePrecisionReference() {
+        // head_dim 1..128 and key counts around vector widths; rows padded to whole vectors with NaN
+        // (a cache's unfilled positions), which must not reach the result
+        for (int D : new int[]{1, 3, 4, 5, 8, 64, 128})
+            for (int n : new int[]{1, 7, 16, 17, 33, 120, 257}) {
+                int ld = Vec.roundUpToLanes(n) + Vec.lanes(), kOff = 3, vOff = 5;
+                float[] q = randn(rnd, D), k = new float[kOff + D * ld], v = new float[vOff + D * ld];
+                Arrays.fill(k, Float.NaN);
+                Arrays.fill(v, Float.NaN);
+                float[] kv = randn(rnd, 2 * D * n);
+                for (int d = 0; d < D; d++)
+                    for (int j = 0; j < n; j++) {
+                        k[kOff + d * ld + j] = kv[d * n + j];
+                        v[vOff + d * ld + j] = kv[D * n + d * n + j];
+                    }
+                float scale = (float) (1 / Math.sqrt(D));
+                double[] p = new double[n];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = 0; j < n; j++) {
+                    for (int d = 0; d < D; d++) p[j] += (double) q[d] * k[kOff + d * ld + j];
+                    p[j] *= scale;
+                    max = Math.max(max, p[j]);
+                }
+                for (int j = 0; j < n; j++) sum += p[j] = Math.exp(p[j] - max);
+                float[] out = new float[D + 2];
+                Vec.attendAlongKeys(out, 1, q, 0, scale, k, kOff, v, vOff, ld, D, n, new float[Vec.roundUpToLanes(n)]);
+                for (int d = 0; d < D; d++) {
+                    double o = 0, mag = 0;
+                    for (int j = 0; j < n; j++) {
+                        o += p[j] / sum * v[vOff + d * ld + j];
+                        mag += p[j] / sum * Math.abs(v[vOff + d * ld + j]);
+                    }
+                    assertEquals(o, out[1 + d], 1e-6 * (mag + 1e-3), "D=" + D + " n=" + n + " d=" + d);
+                }
+                assertEquals(0f, out[0]);
+                assertEquals(0f, out[D + 1]);
+            }
+    }
+
+    @Test
+    void attentionAlongKeysRefusesRowsShorterThanWholeVectors() {
+        int n = Vec.lanes() + 1;
+        float[] k = new float[2 * n];
+        assertThrows(IndexOutOfBoundsException.class, () ->
+                Vec.attendAlongKeys(new float[1], 0, new float[1], 0, 1f, k, 0, k, 0, n, 1, n, new float[2 * n]));
     }
 
     @Test
