@@ -120,11 +120,14 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 }
             }
             if (u1 > panels) {
-                float[] row = new float[in];
-                for (int r = panels * NR; r < rows; r++) {
-                    w.rowTo(r, row, 0);
-                    y[yOff + r] = Vec.dot(x, xOff, row, 0, in);
+                // the tail rows, as the zero-padded panel Weight keeps of them
+                float[] t = new float[NR];
+                switch (dt) {
+                    case F32 -> gemvF32(w.tailPanel(), in, x, xOff, t, 0, 0, 1);
+                    case BF16 -> gemvBf16(w.tailPanel(), in, x, xOff, t, 0, 0, 1);
+                    default -> gemvF16(w.tailPanel(), in, x, xOff, t, 0, 0, 1);
                 }
+                System.arraycopy(t, 0, y, yOff + panels * NR, rows - panels * NR);
             }
         });
     }
@@ -286,11 +289,17 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 }
             }
             if (u1 > panels) {
-                float[] row = new float[in];
-                for (int r = panels * NR; r < rows; r++) {
-                    w.rowTo(r, row, 0);
-                    for (int i = 0; i < n; i++) y[yOff + i * rows + r] = Vec.dot(x, xOff + i * in, row, 0, in);
+                // the tail rows, as the zero-padded panel Weight keeps of them, into t [n, NR]
+                float[] t = new float[n * NR];
+                for (int g = 0; g < n; g += MR) {
+                    int mr = Math.min(MR, n - g);
+                    switch (dt) {
+                        case F32 -> smallNF32(w.tailPanel(), in, xt, g * in, mr, t, g * NR, NR, 0, 1);
+                        case BF16 -> smallNBf16(w.tailPanel(), in, xt, g * in, mr, t, g * NR, NR, 0, 1);
+                        default -> smallNF16(w.tailPanel(), in, xt, g * in, mr, t, g * NR, NR, 0, 1);
+                    }
                 }
+                for (int i = 0; i < n; i++) System.arraycopy(t, i * NR, y, yOff + i * rows + panels * NR, rows - panels * NR);
             }
         });
     }

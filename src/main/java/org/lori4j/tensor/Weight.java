@@ -19,7 +19,8 @@ import org.lori4j.io.LoriException;
  *   <li>in 16-bit panels the NR values of a column are interleaved by 32-bit lane: lane j
  *       holds row j in its low half and row j + L in its high half, so widening to two f32
  *       vectors is one shift and one mask, with no lane shuffles;</li>
- *   <li>the {@code rows % NR} tail rows follow row-major, as stored.</li>
+ *   <li>the {@code rows % NR} tail rows follow row-major, as stored (kept once more as a zero-padded
+ *       panel, {@link #tailPanel()}, so that GEMV kernels need no row-by-row path).</li>
  * </ul>
  */
 public final class Weight {
@@ -34,6 +35,11 @@ public final class Weight {
     private final int panels;
     /** Panels then tail rows, in the stored dtype, little-endian, 64-byte aligned. */
     private final MemorySegment data;
+    /**
+     * The tail rows once more, packed as one panel zero-padded to NR rows (null when rows % NR == 0), so
+     * that GEMV kernels treat them as a panel instead of row by row (at most NR * cols extra elements).
+     */
+    private MemorySegment tailPanel;
 
     private Weight(DType dtype, int rows, int cols, MemorySegment data) {
         this.dtype = dtype;
@@ -79,8 +85,18 @@ public final class Weight {
     private void packFrom(MemorySegment src) {
         long esz = dtype.bytes();
         long tailFrom = (long) panels * NR * cols;
-        if (tailFrom < (long) rows * cols)
+        if (tailFrom < (long) rows * cols) {
             MemorySegment.copy(src, tailFrom * esz, data, tailFrom * esz, ((long) rows * cols - tailFrom) * esz);
+            MemorySegment t = NativeMemory.allocate((long) NR * cols * esz);
+            t.fill((byte) 0);
+            for (int j = 0; j < rows - panels * NR; j++)
+                for (int c = 0; c < cols; c++) {
+                    long s = tailFrom + (long) j * cols + c, d = (long) c * NR + slot(j);
+                    if (esz == 4) t.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, d, src.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, s));
+                    else t.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, d, src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, s));
+                }
+            tailPanel = t;
+        }
         // Per panel: bulk-copy its NR source rows to the heap, transpose there (plain array
         // indexing is several times faster than per-element segment access), bulk-copy back.
         int[] slots = new int[NR];
@@ -150,6 +166,9 @@ public final class Weight {
 
     /** The packed bytes (see the class comment). */
     MemorySegment data() { return data; }
+
+    /** The tail rows as one zero-padded panel (panel 0 of the segment), or null when there are none. */
+    MemorySegment tailPanel() { return tailPanel; }
 
     /** W[r, c] widened to float. */
     public float get(int r, int c) {
