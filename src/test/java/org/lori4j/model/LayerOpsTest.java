@@ -100,9 +100,14 @@ class LayerOpsTest {
     }
     @Test
     void cachedAttentionOfSeveralSequencesEqualsTheRowLayoutForm() {
-        // decode rows (1-3 new rows) and prefills (GEMM path) mixed in one pass, over channel-major caches
-        // with spare capacity; each must equal Attention.forward on the same keys in row layout.
-        int H = 6, KV = 2, D = 8, G = Attention.GEMM_MIN_ROWS;
+        cachedAttentionEqualsTheRowLayoutForm(8);                              // prefills row by row
+        cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM);    // prefills as GEMMs
+    }
+
+    private static void cachedAttentionEqualsTheRowLayoutForm(int D) {
+        // decode rows (1-3 new rows) and prefills mixed in one pass, over channel-major caches with spare
+        // capacity; each must equal Attention.forward on the same keys in row layout.
+        int H = 6, KV = 2, G = Attention.GEMM_MIN_ROWS;
         int[] T = {1, 3, G + 2, 1, G}, P = {0, 5, 0, 17, 9}, rows = new int[T.length];
         int N = 0;
         for (int s = 0; s < T.length; s++) { rows[s] = N; N += T[s]; }
@@ -126,6 +131,6 @@ class LayerOpsTest {
             for (int c = 0; c < KV * D; c++) for (int p = S; p < cap[s]; p++) kT[s][c * cap[s] + p] = vT[s][c * cap[s] + p] = Float.NaN;
         }
         Attention.forwardCached(got, q, rows, kT, vT, cap, T, P, H, KV, D);
-        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "element " + i);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "D=" + D + " element " + i);
     }
 }
