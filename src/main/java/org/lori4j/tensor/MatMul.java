@@ -85,7 +85,11 @@ public final class MatMul {
         backend.warmUp();
         float[] x = new float[300], y = new float[300], g = new float[300];
         for (int i = 0; i < x.length; i++) x[i] = (i % 17) * 0.1f - 0.8f;
+        int keys = 100, ld = Vec.roundUpToLanes(keys);
+        float[] kv = new float[8 * ld], scores = new float[ld];
+        for (int i = 0; i < kv.length; i++) kv[i] = (i % 13) * 0.05f - 0.3f;
         for (int r = 0; r < 1500; r++) {
+            Vec.attendAlongKeys(y, 0, x, 0, 0.35f, kv, 0, kv, 0, ld, 8, keys - r % 7, scores);
             Vec.rmsnorm(y, 0, x, 0, x, 1e-5f, 300);
             System.arraycopy(x, 0, g, 0, 300);
             Vec.softmaxInPlace(g, 0, 300);
