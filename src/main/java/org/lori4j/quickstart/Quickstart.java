@@ -32,7 +32,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -295,7 +294,7 @@ public final class Quickstart {
             @Override public void saveAdapter() { adapter.save(dir); }
         };
         new Trainer(tm, data, cfg, dir, null, l).train(null);
-        deleteTree(dir.resolve(TrainState.DIR));   // a finished run needs no resume state
+        OutputDir.deleteTree(dir.resolve(TrainState.DIR));   // a finished run needs no resume state
         losses.put(name, curve);
         return trainable;
     }
@@ -372,13 +371,6 @@ public final class Quickstart {
     private static void openUp(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.toList()) AtomicFiles.readableByAll(p, Files.isDirectory(p));
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
     }
 }
