@@ -16,6 +16,7 @@ expected.safetensors with "tokens" (I32 [T]) and "logits" (F32 [T, vocab]).
 import json
 import math
 import os
+import sys
 import struct
 
 import torch
@@ -101,8 +102,16 @@ def forward(cfg, W, tokens):
     cos, sin = emb.cos().double(), emb.sin().double()  # [T, hd]
     x = d["model.embed_tokens.weight"][torch.tensor(tokens)]
     mask = torch.full((T, T), float("-inf"), dtype=torch.float64).triu(1)
+    # sliding window (HF masking_utils): key k visible to query q iff q - W < k <= q; Mistral windows every
+    # layer, Qwen2 (use_sliding_window) the layers from max_window_layers on
+    W = cfg.get("sliding_window") if cfg["model_type"] == "mistral" or cfg.get("use_sliding_window") else None
+    qi = torch.arange(T).unsqueeze(1)
+    ki = torch.arange(T).unsqueeze(0)
+    window_mask = mask.masked_fill(qi - ki >= W, float("-inf")) if W else mask
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
+        windowed = W and (cfg["model_type"] == "mistral" or l >= cfg.get("max_window_layers", 28))
+        layer_mask = window_mask if windowed else mask
 
         def lin(name, inp):
             y = inp @ d[p + name + ".weight"].T
@@ -118,7 +127,7 @@ def forward(cfg, W, tokens):
         rep = nh // nkv  # head j uses kv head j // rep (repeat_kv)
         k = k.repeat_interleave(rep, dim=0)
         v = v.repeat_interleave(rep, dim=0)
-        att = (q @ k.transpose(1, 2)) / math.sqrt(hd) + mask
+        att = (q @ k.transpose(1, 2)) / math.sqrt(hd) + layer_mask
         att = torch.softmax(att, dim=-1)
         o = (att @ v).transpose(0, 1).reshape(T, nh * hd)
         x = x + lin("self_attn.o_proj", o)
@@ -132,7 +141,7 @@ def forward(cfg, W, tokens):
 
 def make(name, seed, dtype=torch.float32, vocab=48, hidden=32, layers=2, heads=4, kv=2, ffn=40,
          tied=False, qkv_bias=False, model_type="llama", rope_theta=10000.0, rope_scaling=None,
-         head_dim=None, eps=1e-5, T=16):
+         head_dim=None, eps=1e-5, T=16, window=None):
     g = torch.Generator().manual_seed(seed)
     hd = head_dim or hidden // heads
 
@@ -153,7 +162,7 @@ def make(name, seed, dtype=torch.float32, vocab=48, hidden=32, layers=2, heads=4
     if not tied:
         W["lm_head.weight"] = rnd(vocab, hidden, std=1 / math.sqrt(hidden))
     cfg = {
-        "architectures": ["Qwen2ForCausalLM" if model_type == "qwen2" else "LlamaForCausalLM"],
+        "architectures": [{"qwen2": "Qwen2ForCausalLM", "mistral": "MistralForCausalLM"}.get(model_type, "LlamaForCausalLM")],
         "model_type": model_type,
         "hidden_size": hidden, "intermediate_size": ffn, "num_hidden_layers": layers,
         "num_attention_heads": heads, "num_key_value_heads": kv, "vocab_size": vocab,
@@ -164,6 +173,10 @@ def make(name, seed, dtype=torch.float32, vocab=48, hidden=32, layers=2, heads=4
     }
     if head_dim:
         cfg["head_dim"] = head_dim
+    if model_type == "mistral":
+        cfg["sliding_window"] = window
+    elif model_type == "qwen2" and window:
+        cfg.update({"use_sliding_window": True, "sliding_window": window, "max_window_layers": 1})
     tokens = torch.randint(0, vocab, (T,), generator=g).tolist()
     logits = forward(cfg, W, tokens).float()
     d = os.path.join(OUT, name)
@@ -177,14 +190,28 @@ def make(name, seed, dtype=torch.float32, vocab=48, hidden=32, layers=2, heads=4
     print(name, "tokens", tokens[:8], "... logits[0,:4]", logits[0, :4].tolist())
 
 
+FIXTURES = {}
+
+
+def fixture(name, *args, **kw):
+    FIXTURES[name] = lambda: make(name, *args, **kw)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    make("gqa_f32", 1)
-    make("mha_tied_linear", 2, kv=4, tied=True, rope_scaling={"type": "linear", "factor": 2.0})
-    make("llama3_scaling", 3, hidden=64, heads=4, kv=1, ffn=72, rope_theta=500000.0, T=24,
+    fixture("gqa_f32", 1)
+    fixture("mha_tied_linear", 2, kv=4, tied=True, rope_scaling={"type": "linear", "factor": 2.0})
+    fixture("llama3_scaling", 3, hidden=64, heads=4, kv=1, ffn=72, rope_theta=500000.0, T=24,
          rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                        "original_max_position_embeddings": 64})
-    make("qwen2_bias", 4, model_type="qwen2", tied=True, qkv_bias=True, eps=1e-6, rope_theta=1000000.0)
-    make("gqa_bf16", 5, dtype=torch.bfloat16)
-    make("gqa_f16", 6, dtype=torch.float16)
-    make("head_dim", 7, head_dim=16, kv=2)
+    fixture("qwen2_bias", 4, model_type="qwen2", tied=True, qkv_bias=True, eps=1e-6, rope_theta=1000000.0)
+    fixture("gqa_bf16", 5, dtype=torch.bfloat16)
+    fixture("gqa_f16", 6, dtype=torch.float16)
+    fixture("head_dim", 7, head_dim=16, kv=2)
+    # sliding windows shorter than the sequence: head_dim 8 (attention row by row) and 32 (prefill as GEMMs)
+    fixture("mistral_window", 8, model_type="mistral", window=5, T=24)
+    fixture("mistral_window_hd32", 9, model_type="mistral", hidden=64, heads=2, kv=1, ffn=48, window=7, T=20)
+    fixture("qwen2_window", 10, model_type="qwen2", tied=True, qkv_bias=True, eps=1e-6, window=4, T=16)
+    # python3 make_llama_fixtures.py [NAME...]: only the named fixtures (default: all)
+    for name in sys.argv[1:] or list(FIXTURES):
+        FIXTURES[name]()

@@ -34,6 +34,9 @@ import java.util.Map;
  * @param eosTokenIds           end-of-sequence ids (possibly several, e.g. Llama 3 instruct)
  * @param torchDtype            dtype the weights were saved in
  * @param attentionBias         q/k/v (and for llama also o) projections carry biases; always true for qwen2
+ * @param slidingWindow         sliding-window attention: a query at position q sees keys q-W+1..q (HF's
+ *                              sliding_window); 0 for full causal attention
+ * @param slidingWindowFromLayer first layer with the window (Qwen2's max_window_layers; 0 for Mistral)
  */
 public record LlamaConfig(
         String modelType,
@@ -52,7 +55,9 @@ public record LlamaConfig(
         Integer bosTokenId,
         List<Integer> eosTokenIds,
         DType torchDtype,
-        boolean attentionBias) {
+        boolean attentionBias,
+        int slidingWindow,
+        int slidingWindowFromLayer) {
 
     /**
      * RoPE scaling as in HF's rope_scaling: "llama3" (Llama 3.1 frequency-band scaling with factor,
@@ -64,6 +69,23 @@ public record LlamaConfig(
 
     public LlamaConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
+        if (slidingWindow < 0 || slidingWindowFromLayer < 0)
+            throw new IllegalArgumentException("negative sliding window " + slidingWindow + " from layer " + slidingWindowFromLayer);
+    }
+
+    /** A configuration with full causal attention in every layer (no sliding window). */
+    public LlamaConfig(String modelType, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads,
+                       int headDim, int vocabSize, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling,
+                       int maxPositionEmbeddings, boolean tieWordEmbeddings, Integer bosTokenId, List<Integer> eosTokenIds,
+                       DType torchDtype, boolean attentionBias) {
+        this(modelType, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize, rmsNormEps,
+                ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype,
+                attentionBias, 0, 0);
+    }
+
+    /** The attention window of layer {@code layer}: W (keys q-W+1..q visible) or 0 for full causal attention. */
+    public int window(int layer) {
+        return slidingWindow > 0 && layer >= slidingWindowFromLayer ? slidingWindow : 0;
     }
 
     /** Width of all query heads together (rows of q_proj). */
@@ -129,8 +151,22 @@ public record LlamaConfig(
         }
         boolean bias = modelType.equals("qwen2") || f.bool("attention_bias", false);
         RopeScaling scaling = parseRopeScaling(n.get("rope_scaling"), source, maxPos);
+        // HF's defaults: MistralConfig sliding_window 4096 (null = none); Qwen2Config use_sliding_window false,
+        // sliding_window 4096 from layer max_window_layers 28 on; Llama has no window.
+        int window = 0, windowFrom = 0;
+        if (modelType.equals("mistral")) {
+            Integer w = n.has("sliding_window") ? f.nullableInt("sliding_window") : Integer.valueOf(4096);
+            window = w == null ? 0 : w;
+        } else if (modelType.equals("qwen2") && f.bool("use_sliding_window", false)) {
+            Integer w = n.has("sliding_window") ? f.nullableInt("sliding_window") : Integer.valueOf(4096);
+            window = w == null ? 0 : w;
+            Integer from = f.nullableInt("max_window_layers");
+            windowFrom = from == null ? 28 : from;
+            if (windowFrom < 0) throw new LoriException(source + ": field 'max_window_layers' must be >= 0, got " + windowFrom);
+        }
+        if (window < 0) throw new LoriException(source + ": field 'sliding_window' must be a positive integer or null, got " + window);
         return new LlamaConfig(modelType, hidden, inter, layers, heads, kvHeads, headDim, vocab, eps, theta, scaling,
-                maxPos, tie, bos, eos, dtype, bias);
+                maxPos, tie, bos, eos, dtype, bias, window, windowFrom);
     }
 
     private static RopeScaling parseRopeScaling(JsonNode r, String source, int maxPos) {
@@ -192,6 +228,16 @@ public record LlamaConfig(
             eosTokenIds.forEach(a::add);
         }
         if (!modelType.equals("qwen2")) o.put("attention_bias", attentionBias);
+        if (modelType.equals("mistral")) {
+            if (slidingWindow > 0) o.put("sliding_window", slidingWindow);
+            else o.putNull("sliding_window");
+        } else if (modelType.equals("qwen2")) {
+            o.put("use_sliding_window", slidingWindow > 0);
+            if (slidingWindow > 0) {
+                o.put("sliding_window", slidingWindow);
+                o.put("max_window_layers", slidingWindowFromLayer);
+            }
+        }
         o.put("torch_dtype", torchDtype.torchName());
         return o;
     }

@@ -19,8 +19,9 @@ import java.util.Arrays;
  * </ul>
  *
  * <p>Legend: T = new query rows of one sequence, P = positions already cached before them,
- * H = query heads, KV = key/value heads, D = head_dim. Query row t sits at position P + t and
- * attends to cached positions 0..P+t.
+ * H = query heads, KV = key/value heads, D = head_dim, W = sliding window (0 = none). Query row t sits
+ * at position P + t and attends to positions lo..P+t, lo = max(0, P+t-W+1) with a window (HF's
+ * sliding_window: key k visible to query q iff q-W < k <= q), else 0.
  */
 public final class Attention {
     /** From this many query rows on, a head's scores and output are two GEMMs instead of row-by-row dot products. */
@@ -42,9 +43,16 @@ public final class Attention {
     public static void forward(float[] out, int outOff, float[] att, int attOff,
                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                int T, int P, int H, int KV, int D) {
+        forward(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, 0);
+    }
+
+    /** As {@link #forward(float[], int, float[], int, float[], int, float[], int, float[], int, int, int, int, int, int)} with a sliding window W (0 = none). */
+    public static void forward(float[] out, int outOff, float[] att, int attOff,
+                               float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                               int T, int P, int H, int KV, int D, int W) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
         if (T >= GEMM_MIN_ROWS) {
-            forwardGemm(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D);
+            forwardGemm(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, W);
             return;
         }
         int jobs = H * T;
@@ -54,7 +62,7 @@ public final class Attention {
             float[] scores = new float[P + T];
             for (int job = from; job < to; job++) {
                 int h = job / T, t = job % T;
-                head(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, h, t, scores);
+                head(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, W, h, t, scores);
             }
         });
     }
@@ -70,7 +78,7 @@ public final class Attention {
      * Jobs are (sequence, head) or (sequence, head, row); one synchronisation for the whole step.
      */
     static void forwardCached(float[] out, float[] q, int[] qRow, float[][] kT, float[][] vT, int[] cap,
-                              int[] T, int[] P, int H, int KV, int D) {
+                              int[] T, int[] P, int H, int KV, int D, int W) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
         int B = T.length;
         int[] jobStart = new int[B + 1];
@@ -94,13 +102,13 @@ public final class Attention {
                     int h = j, S = keysBefore + T[s];
                     if (scratch.length < T[s] * S) scratch = new float[T[s] * S];
                     gemmHead(out, q, qRow[s] * qDim + h * D, qDim, kT[s], vT[s], (h / group) * D * c, c,
-                            T[s], keysBefore, D, scale, scratch);
+                            T[s], keysBefore, D, W, scale, scratch);
                 } else {
-                    int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1;
+                    int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
                     if (scratch.length < Vec.roundUpToLanes(keys)) scratch = new float[Vec.roundUpToLanes(keysBefore + T[s])];
                     int row = (qRow[s] + t) * qDim + h * D;
-                    int chan = (h / group) * D * c;
-                    Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys, scratch);
+                    int chan = (h / group) * D * c + lo;
+                    Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
                 }
             }
         });
@@ -111,14 +119,10 @@ public final class Attention {
      * S[T, P+T] = scale * Q K^T, causal softmax per row, O = S V, written to out[off + t * ld + d].
      */
     private static void gemmHead(float[] out, float[] q, int off, int ld, float[] kT, float[] vT, int chan0, int cap,
-                                 int T, int P, int D, float scale, float[] s) {
+                                 int T, int P, int D, int W, float scale, float[] s) {
         int S = P + T;
         MatMul.gemm(s, 0, S, q, off, ld, kT, chan0, cap, T, D, S, false, false, scale, false);
-        for (int t = 0; t < T; t++) {
-            int keys = P + t + 1;
-            Vec.softmaxInPlace(s, t * S, keys);
-            Arrays.fill(s, t * S + keys, (t + 1) * S, 0f);
-        }
+        causalSoftmax(s, T, P, W);
         MatMul.gemm(out, off, ld, s, 0, S, vT, chan0, cap, T, S, D, false, true, 1f, false);
     }
 
@@ -129,7 +133,7 @@ public final class Attention {
      */
     static void forwardGemm(float[] out, int outOff, float[] att, int attOff,
                             float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                            int T, int P, int H, int KV, int D) {
+                            int T, int P, int H, int KV, int D, int W) {
         int S = P + T;
         float scale = (float) (1.0 / Math.sqrt(D));
         Parallel.forRange(H, 1, (h0, h1) -> {
@@ -137,11 +141,7 @@ public final class Attention {
             for (int h = h0; h < h1; h++) {
                 int kvh = h / (H / KV);
                 MatMul.gemm(s, 0, S, q, qOff + h * D, H * D, k, kOff + kvh * D, KV * D, T, D, S, false, true, scale, false);
-                for (int t = 0; t < T; t++) {
-                    int keys = P + t + 1;
-                    Vec.softmaxInPlace(s, t * S, keys);
-                    Arrays.fill(s, t * S + keys, (t + 1) * S, 0f);
-                }
+                causalSoftmax(s, T, P, W);
                 MatMul.gemm(out, outOff + h * D, H * D, s, 0, S, v, vOff + kvh * D, KV * D, T, S, D, false, false, 1f, false);
                 if (att != null) System.arraycopy(s, 0, att, attOff + h * T * S, T * S);
             }
@@ -151,17 +151,18 @@ public final class Attention {
     /** One query row t of head h. */
     private static void head(float[] out, int outOff, float[] att, int attOff,
                              float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                             int T, int P, int H, int KV, int D, int h, int t, float[] scores) {
+                             int T, int P, int H, int KV, int D, int W, int h, int t, float[] scores) {
         int kvh = h / (H / KV);
         int qRow = qOff + (t * H + h) * D;
-        int keys = P + t + 1;                  // causal: positions 0..P+t
+        int keys = P + t + 1, lo = first(keys, W);   // positions lo..P+t
         int kvStride = KV * D;
         float scale = (float) (1.0 / Math.sqrt(D));
-        for (int j = 0; j < keys; j++) scores[j] = Vec.dot(q, qRow, k, kOff + j * kvStride + kvh * D, D) * scale;
-        Vec.softmaxInPlace(scores, 0, keys);
+        Arrays.fill(scores, 0, lo, 0f);
+        for (int j = lo; j < keys; j++) scores[j] = Vec.dot(q, qRow, k, kOff + j * kvStride + kvh * D, D) * scale;
+        Vec.softmaxInPlace(scores, lo, keys - lo);
         int oRow = outOff + (t * H + h) * D;
         java.util.Arrays.fill(out, oRow, oRow + D, 0f);
-        for (int j = 0; j < keys; j++) Vec.axpy(out, oRow, scores[j], v, vOff + j * kvStride + kvh * D, D);
+        for (int j = lo; j < keys; j++) Vec.axpy(out, oRow, scores[j], v, vOff + j * kvStride + kvh * D, D);
         if (att != null) {
             int aRow = attOff + (h * T + t) * (P + T);
             System.arraycopy(scores, 0, att, aRow, keys);
@@ -177,7 +178,7 @@ public final class Attention {
      */
     public static void forwardSequence(float[] out, int outOff, float[] att, int attOff,
                                        float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                                       int T, int H, int KV, int D) {
+                                       int T, int H, int KV, int D, int W) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
         int group = H / KV;
         // jobs = (kv head, query head of its group); each transposes its kv head (cheap next to the T^2 work)
@@ -191,7 +192,7 @@ public final class Attention {
                     transpose(v, vOff, vT, T, KV * D, g * D, D);
                     loaded = g;
                 }
-                sequenceHead(out, outOff, att, attOff, q, qOff, kT, vT, T, H, D, h);
+                sequenceHead(out, outOff, att, attOff, q, qOff, kT, vT, T, H, D, W, h);
             }
         });
     }
@@ -205,17 +206,36 @@ public final class Attention {
     }
 
     private static void sequenceHead(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
-                                     float[] kT, float[] vT, int T, int H, int D, int h) {
+                                     float[] kT, float[] vT, int T, int H, int D, int W, int h) {
         float scale = (float) (1.0 / Math.sqrt(D));
         for (int t = 0; t < T; t++) {
-            int keys = t + 1;
+            int keys = t + 1, lo = first(keys, W), n = keys - lo;
             int row = (t * H + h) * D;
             int aRow = attOff + (h * T + t) * T;
-            // scores along the keys: s_j = sum_d q_t[d] kT[d, j] / sqrt(D)
+            // scores along the keys lo..t: s_j = sum_d q_t[d] kT[d, j] / sqrt(D)
             java.util.Arrays.fill(att, aRow, aRow + T, 0f);
-            for (int d = 0; d < D; d++) Vec.axpy(att, aRow, q[qOff + row + d] * scale, kT, d * T, keys);
-            Vec.softmaxInPlace(att, aRow, keys);
-            for (int d = 0; d < D; d++) out[outOff + row + d] = Vec.dot(att, aRow, vT, d * T, keys);
+            for (int d = 0; d < D; d++) Vec.axpy(att, aRow + lo, q[qOff + row + d] * scale, kT, d * T + lo, n);
+            Vec.softmaxInPlace(att, aRow + lo, n);
+            for (int d = 0; d < D; d++) out[outOff + row + d] = Vec.dot(att, aRow + lo, vT, d * T + lo, n);
+        }
+    }
+
+    /** The first position a query at position keys-1 sees: keys - W with a window W, else 0. */
+    static int first(int keys, int W) {
+        return W > 0 ? Math.max(0, keys - W) : 0;
+    }
+
+    /**
+     * Row t of s [T, P+T] (scores of the query at position P+t): softmax over its visible positions
+     * {@link #first}..P+t, zero elsewhere (the causal and window masks).
+     */
+    private static void causalSoftmax(float[] s, int T, int P, int W) {
+        int S = P + T;
+        for (int t = 0; t < T; t++) {
+            int keys = P + t + 1, lo = first(keys, W);
+            Vec.softmaxInPlace(s, t * S + lo, keys - lo);
+            Arrays.fill(s, t * S, t * S + lo, 0f);
+            Arrays.fill(s, t * S + keys, (t + 1) * S, 0f);
         }
     }
 

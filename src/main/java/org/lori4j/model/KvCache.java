@@ -77,17 +77,19 @@ public final class KvCache {
 
     /**
      * Positions sequence b's storage holds: the row stride of {@link #keys} and {@link #values}, a whole
-     * number of vectors ({@link Vec#roundUpToLanes}), possibly more than {@link #maxLen()}.
+     * number of vectors ({@link Vec#roundUpToLanes}) and at least one vector more than the positions
+     * asked for, possibly more than {@link #maxLen()}.
      */
     int capacity(int b) { return capacity[b]; }
 
     /** Makes room for {@code positions} positions of sequence b in every layer (grows by doubling). */
     void ensureCapacity(int b, int positions) {
         if (positions > maxLen) throw new IllegalArgumentException("sequence " + b + " needs " + positions + " positions, cache holds " + maxLen);
-        int have = capacity[b];
-        if (have >= positions) return;
-        // whole vectors, so that attention can read every row up to the next vector boundary
-        int cap = Vec.roundUpToLanes(Math.min(maxLen, Math.max(positions, Math.max(16, have * 2))));
+        // one vector of slack after the last position: attention reads a row from its first visible key (later
+        // than 0 with a sliding window) up to the next whole vector, which must stay inside the row
+        int needed = positions + Vec.lanes(), have = capacity[b];
+        if (have >= needed) return;
+        int cap = Vec.roundUpToLanes(Math.max(needed, Math.min(maxLen + Vec.lanes(), Math.max(16, have * 2))));
         int filled = length[b];
         for (int l = 0; l < layers; l++) {
             k[l][b] = widen(k[l][b], have, cap, filled);

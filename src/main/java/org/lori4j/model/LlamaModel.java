@@ -187,7 +187,7 @@ public final class LlamaModel implements AutoCloseable {
         config = new LlamaConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), c.numLayers(), c.numHeads(),
                 c.numKvHeads(), c.headDim(), vocab, c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(),
                 c.maxPositionEmbeddings(), loadedTied && lmHeadOrNull == null, c.bosTokenId(),
-                c.eosTokenIds(), c.torchDtype(), c.attentionBias());
+                c.eosTokenIds(), c.torchDtype(), c.attentionBias(), c.slidingWindow(), c.slidingWindowFromLayer());
     }
 
     /** Sets the chunk size of long inputs (tests use small ones; results do not depend on it beyond rounding). */
@@ -319,7 +319,7 @@ public final class LlamaModel implements AutoCloseable {
                 kcs[i] = cache.keys(l, seq);
                 vcs[i] = cache.values(l, seq);
             }
-            Attention.forwardCached(att, q, rows, kcs, vcs, caps, counts, cached, H, KV, D);
+            Attention.forwardCached(att, q, rows, kcs, vcs, caps, counts, cached, H, KV, D, c.window(l));
             L.o().forward(proj, att, N);
             Vec.add(x, 0, x, 0, proj, 0, N * C);
             RmsNorm.forward(h, null, x, L.postAttentionNorm(), N, C, eps);

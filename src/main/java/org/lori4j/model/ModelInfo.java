@@ -108,6 +108,9 @@ public record ModelInfo(Path dir, LlamaConfig config, List<FileSize> files, int 
         line(b, "vocab", c.vocabSize() + (c.tieWordEmbeddings() ? " (tied embeddings)" : ""));
         String scaling = c.ropeScaling() == null ? "none" : c.ropeScaling().type() + " x" + fmt(c.ropeScaling().factor());
         line(b, "context", c.maxPositionEmbeddings() + " positions, rope theta " + fmt(c.ropeTheta()) + ", scaling " + scaling);
+        if (c.slidingWindow() > 0)
+            line(b, "attention", "sliding window of " + c.slidingWindow() + " positions"
+                    + (c.slidingWindowFromLayer() > 0 ? " from layer " + c.slidingWindowFromLayer() : ""));
         line(b, "rms eps", fmt(c.rmsNormEps()));
         line(b, "parameters", String.format(Locale.ROOT, "%,d", c.parameterCount())
                 + (storedParameters != c.parameterCount() ? String.format(Locale.ROOT, " (%,d stored)", storedParameters) : "")

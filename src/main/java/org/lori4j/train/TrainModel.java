@@ -224,7 +224,7 @@ public final class TrainModel {
         for (int s = 0; s < mb.sequences(); s++) {
             int r0 = mb.start()[s];
             Attention.forwardSequence(a.att, r0 * cfg.qDim(), a.probs, sc.probsOff[s], a.q, r0 * cfg.qDim(), a.k, r0 * cfg.kvDim(),
-                    a.v, r0 * cfg.kvDim(), mb.len()[s], heads, kvh, d);
+                    a.v, r0 * cfg.kvDim(), mb.len()[s], heads, kvh, d, cfg.window(l));
         }
         linear(l, Proj.O, a.att, sc.tmp, n, a);
         add(a.x2, x, sc.tmp, n * c);

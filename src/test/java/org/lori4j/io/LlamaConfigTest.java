@@ -88,6 +88,31 @@ class LlamaConfigTest {
     }
 
     @Test
+    void slidingWindowsFollowHuggingFaceDefaultsAndRoundTrip() throws Exception {
+        String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":30,\"num_attention_heads\":4,"
+                + "\"vocab_size\":10";
+        // Mistral: 4096 when absent (MistralConfig's default), none when null, every layer
+        LlamaConfig m = LlamaConfig.fromJson(json("{\"model_type\":\"mistral\"," + base + "}"), "config.json");
+        assertEquals(4096, m.window(0));
+        assertEquals(0, LlamaConfig.fromJson(json("{\"model_type\":\"mistral\",\"sliding_window\":null," + base + "}"),
+                "config.json").window(0));
+        // Qwen2: only with use_sliding_window, from max_window_layers (default 28) on
+        assertEquals(0, LlamaConfig.fromJson(json("{\"model_type\":\"qwen2\",\"sliding_window\":64," + base + "}"),
+                "config.json").window(29));
+        LlamaConfig q = LlamaConfig.fromJson(json("{\"model_type\":\"qwen2\",\"use_sliding_window\":true," + base + "}"), "config.json");
+        assertEquals(0, q.window(27));
+        assertEquals(4096, q.window(28));
+        // Llama has none; a negative window is refused
+        assertEquals(0, LlamaConfig.fromJson(json("{\"model_type\":\"llama\",\"sliding_window\":8," + base + "}"), "config.json").window(0));
+        assertEquals("config.json: field 'sliding_window' must be a positive integer or null, got -1",
+                assertThrows(LoriException.class, () -> LlamaConfig.fromJson(
+                        json("{\"model_type\":\"mistral\",\"sliding_window\":-1," + base + "}"), "config.json")).getMessage());
+        // what toJson writes reads back the same
+        for (LlamaConfig c : List.of(m, q))
+            assertEquals(c, LlamaConfig.fromJson(c.toJson(), "written"));
+    }
+
+    @Test
     void linearScalingAcceptsOldTypeKeyOthersAreRefused() throws Exception {
         String base = "\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":1,"
                 + "\"num_attention_heads\":4,\"vocab_size\":10,";

@@ -120,25 +120,31 @@ class BackwardGradientTest {
 
     @Test
     void sequenceForwardAgreesWithTheCachedForwardAndFeedsTheBackward() {
+        sequenceForm(0);
+        sequenceForm(3);   // a sliding window of 3 positions: the backward needs nothing but the stored probabilities
+    }
+
+    private static void sequenceForm(int W) {
         Random rnd = new Random(6);
         int T = 7, heads = 4, kv = 2, d = 6;
         float[] q = random(rnd, T * heads * d, 1f), k = random(rnd, T * kv * d, 1f), v = random(rnd, T * kv * d, 1f);
         float[] out = new float[T * heads * d], att = new float[heads * T * T];
         float[] out2 = new float[out.length], att2 = new float[att.length];
-        Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, 0, heads, kv, d);
-        Attention.forwardSequence(out2, 0, att2, 0, q, 0, k, 0, v, 0, T, heads, kv, d);
+        Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, 0, heads, kv, d, W);
+        Attention.forwardSequence(out2, 0, att2, 0, q, 0, k, 0, v, 0, T, heads, kv, d, W);
         assertArrayEquals(out, out2, 1e-5f);
         assertArrayEquals(att, att2, 1e-6f);
+        if (W > 0) for (int h = 0; h < heads; h++) assertEquals(0f, att2[(h * T + W) * T], "position 0 is outside the window of row " + W);
         float[] wt = random(rnd, out.length, 1f);
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
         Attention.backward(dq, 0, dk, 0, dv, 0, wt, 0, att2, 0, q, 0, k, 0, v, 0, T, 0, heads, kv, d);
         DoubleSupplier obj = () -> {
             float[] o = new float[out.length], a = new float[att.length];
-            Attention.forwardSequence(o, 0, a, 0, q, 0, k, 0, v, 0, T, heads, kv, d);
+            Attention.forwardSequence(o, 0, a, 0, q, 0, k, 0, v, 0, T, heads, kv, d, W);
             return weighted(o, wt);
         };
-        check("attention dq (sequence form)", q, dq, obj, H, TOL);
-        check("attention dk (sequence form)", k, dk, obj, H, TOL);
-        check("attention dv (sequence form)", v, dv, obj, H, TOL);
+        check("attention dq (sequence form, window " + W + ")", q, dq, obj, H, TOL);
+        check("attention dk (sequence form, window " + W + ")", k, dk, obj, H, TOL);
+        check("attention dv (sequence form, window " + W + ")", v, dv, obj, H, TOL);
     }
 }

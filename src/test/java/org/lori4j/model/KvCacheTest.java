@@ -24,7 +24,7 @@ class KvCacheTest {
 
     @Test
     void decodingOneTokenAtATimeEqualsFullSequenceLogits() {
-        for (String name : new String[]{"gqa_f32", "llama3_scaling", "qwen2_bias"}) {
+        for (String name : new String[]{"gqa_f32", "llama3_scaling", "qwen2_bias", "mistral_window", "mistral_window_hd32", "qwen2_window"}) {
             try (LlamaModel m = LlamaModel.load(LlamaModelTest.fixture(name))) {
                 int[] t = tokens(name);
                 int V = m.config().vocabSize();

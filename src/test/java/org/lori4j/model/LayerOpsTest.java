@@ -68,31 +68,34 @@ class LayerOpsTest {
 
     @Test
     void attentionAgainstNaiveGqaWithCausalMask() {
-        attentionAgainstNaive(3, 2);                          // row-by-row path
-        attentionAgainstNaive(Attention.GEMM_MIN_ROWS + 3, 5); // GEMM path
+        for (int W : new int[]{0, 4}) {                           // full causal, then a sliding window of 4
+            attentionAgainstNaive(3, 2, W);                          // row-by-row path
+            attentionAgainstNaive(Attention.GEMM_MIN_ROWS + 3, 5, W); // GEMM path
+        }
     }
 
-    private static void attentionAgainstNaive(int T, int P) {
+    private static void attentionAgainstNaive(int T, int P, int W) {
         int H = 4, KV = 2, D = 8;
         float[] q = random(T * H * D, 5), k = random((P + T) * KV * D, 6), v = random((P + T) * KV * D, 7);
         float[] out = new float[T * H * D], att = new float[H * T * (P + T)];
-        Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, P, H, KV, D);
+        Attention.forward(out, 0, att, 0, q, 0, k, 0, v, 0, T, P, H, KV, D, W);
         for (int h = 0; h < H; h++) {
             int kvh = h / 2;
             for (int t = 0; t < T; t++) {
                 double[] s = new double[P + t + 1];
                 double max = Double.NEGATIVE_INFINITY, sum = 0;
-                for (int j = 0; j <= P + t; j++) {
+                int lo = W > 0 ? Math.max(0, P + t - W + 1) : 0;   // key j visible iff (P+t) - W < j <= P+t
+                for (int j = lo; j <= P + t; j++) {
                     for (int d = 0; d < D; d++) s[j] += q[(t * H + h) * D + d] * k[(j * KV + kvh) * D + d];
                     s[j] /= Math.sqrt(D);
                     max = Math.max(max, s[j]);
                 }
-                for (int j = 0; j <= P + t; j++) sum += s[j] = Math.exp(s[j] - max);
+                for (int j = lo; j <= P + t; j++) sum += s[j] = Math.exp(s[j] - max);
                 for (int j = 0; j < P + T; j++)
-                    assertEquals(j <= P + t ? s[j] / sum : 0, att[(h * T + t) * (P + T) + j], 1e-6);
+                    assertEquals(j >= lo && j <= P + t ? s[j] / sum : 0, att[(h * T + t) * (P + T) + j], 1e-6);
                 for (int d = 0; d < D; d++) {
                     double o = 0;
-                    for (int j = 0; j <= P + t; j++) o += s[j] / sum * v[(j * KV + kvh) * D + d];
+                    for (int j = lo; j <= P + t; j++) o += s[j] / sum * v[(j * KV + kvh) * D + d];
                     assertEquals(o, out[(t * H + h) * D + d], 1e-5);
                 }
             }
@@ -100,11 +103,13 @@ class LayerOpsTest {
     }
     @Test
     void cachedAttentionOfSeveralSequencesEqualsTheRowLayoutForm() {
-        cachedAttentionEqualsTheRowLayoutForm(8);                              // prefills row by row
-        cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM);    // prefills as GEMMs
+        for (int W : new int[]{0, 6}) {
+            cachedAttentionEqualsTheRowLayoutForm(8, W);                              // prefills row by row
+            cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM, W);    // prefills as GEMMs
+        }
     }
 
-    private static void cachedAttentionEqualsTheRowLayoutForm(int D) {
+    private static void cachedAttentionEqualsTheRowLayoutForm(int D, int W) {
         // decode rows (1-3 new rows) and prefills mixed in one pass, over channel-major caches with spare
         // capacity; each must equal Attention.forward on the same keys in row layout.
         int H = 6, KV = 2, G = Attention.GEMM_MIN_ROWS;
@@ -118,8 +123,8 @@ class LayerOpsTest {
         for (int s = 0; s < T.length; s++) {
             int S = P[s] + T[s];
             float[] k = random(S * KV * D, 20 + s), v = random(S * KV * D, 30 + s);
-            Attention.forward(want, rows[s] * H * D, null, 0, q, rows[s] * H * D, k, 0, v, 0, T[s], P[s], H, KV, D);
-            cap[s] = org.lori4j.tensor.Vec.roundUpToLanes(S + 3 + s);
+            Attention.forward(want, rows[s] * H * D, null, 0, q, rows[s] * H * D, k, 0, v, 0, T[s], P[s], H, KV, D, W);
+            cap[s] = org.lori4j.tensor.Vec.roundUpToLanes(S + 3 + s) + org.lori4j.tensor.Vec.lanes();  // as KvCache: a vector of slack
             kT[s] = new float[KV * D * cap[s]];
             vT[s] = new float[KV * D * cap[s]];
             for (int p = 0; p < S; p++)
@@ -130,7 +135,7 @@ class LayerOpsTest {
             // garbage beyond the filled positions must not be read
             for (int c = 0; c < KV * D; c++) for (int p = S; p < cap[s]; p++) kT[s][c * cap[s] + p] = vT[s][c * cap[s] + p] = Float.NaN;
         }
-        Attention.forwardCached(got, q, rows, kT, vT, cap, T, P, H, KV, D);
-        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "D=" + D + " element " + i);
+        Attention.forwardCached(got, q, rows, kT, vT, cap, T, P, H, KV, D, W);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "D=" + D + " W=" + W + " element " + i);
     }
 }

@@ -36,7 +36,8 @@ public class LlamaModelTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gqa_f32", "mha_tied_linear", "llama3_scaling", "qwen2_bias", "gqa_bf16", "gqa_f16", "head_dim"})
+    @ValueSource(strings = {"gqa_f32", "mha_tied_linear", "llama3_scaling", "qwen2_bias", "gqa_bf16", "gqa_f16", "head_dim",
+            "mistral_window", "mistral_window_hd32", "qwen2_window"})
     void logitsMatchTorchReference(String name) {
         Path dir = fixture(name);
         try (SafeTensorsFile exp = SafeTensors.read(dir.resolve("expected.safetensors"));
