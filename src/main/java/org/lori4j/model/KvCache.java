@@ -22,7 +22,7 @@ public final class KvCache {
     private final float[][][] v;
     private final int[] capacity;  // [seq] positions the storage holds
     private final int[] length;    // [seq] positions filled
-    final Workspace workspace = new Workspace();
+    private Workspace[] workspaces = {new Workspace()};
 
     KvCache(int layers, int kvDim, int batch, int maxLen) {
         if (batch <= 0) throw new IllegalArgumentException("batch must be positive: " + batch);
@@ -124,4 +124,18 @@ public final class KvCache {
     }
 
     void advance(int b, int n) { length[b] += n; }
+
+    /** The activation buffers of group g of a step (one per group of sequences run in parallel). */
+    Workspace workspace(int g) {
+        if (g >= workspaces.length) throw new IllegalStateException("no workspace " + g + "; call workspaces(" + (g + 1) + ") first");
+        return workspaces[g];
+    }
+
+    /** Makes sure there are {@code n} workspaces (before a step runs its groups in parallel). */
+    void workspaces(int n) {
+        if (n <= workspaces.length) return;
+        Workspace[] w = Arrays.copyOf(workspaces, n);
+        for (int i = workspaces.length; i < n; i++) w[i] = new Workspace();
+        workspaces = w;
+    }
 }

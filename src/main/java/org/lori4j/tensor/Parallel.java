@@ -56,7 +56,7 @@ public final class Parallel {
     public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) return;
         int chunk = Math.max(1, minChunk);
-        if (POOL == null || n <= chunk || Thread.currentThread() instanceof Worker) {
+        if (POOL == null || n <= chunk || Thread.currentThread() instanceof Worker || ISOLATED.get()[0] > 0) {
             body.run(0, n);
             return;
         }
@@ -71,6 +71,33 @@ public final class Parallel {
         job.work();
         POOL.retire(job);
         job.awaitDone();
+    }
+
+    /** Per thread: how many {@link #forEachIsolated} bodies it is running (nested forRange calls then run inline). */
+    private static final ThreadLocal<int[]> ISOLATED = ThreadLocal.withInitial(() -> new int[1]);
+
+    /** Runs one index of {@link #forEachIsolated}. */
+    @FunctionalInterface
+    public interface IndexBody {
+        void run(int i);
+    }
+
+    /**
+     * Runs body(i) for i in [0, n) in parallel, one index per chunk, with every forRange call made inside a
+     * body running inline on its thread. For independent pieces of work each too small to be worth splitting
+     * further (the sequences of a small model's decode step): they then cost one synchronisation in all
+     * instead of one per operation.
+     */
+    public static void forEachIsolated(int n, IndexBody body) {
+        forRange(n, 1, (from, to) -> {
+            int[] depth = ISOLATED.get();
+            depth[0]++;
+            try {
+                for (int i = from; i < to; i++) body.run(i);
+            } finally {
+                depth[0]--;
+            }
+        });
     }
 
     private static int configuredThreads() {

@@ -76,6 +76,26 @@ class ParallelTest {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void isolatedBodiesRunOnceEachAndTheirNestedCallsStayOnTheirThread() {
+        int n = 5;
+        AtomicIntegerArray runs = new AtomicIntegerArray(n);
+        AtomicLong foreign = new AtomicLong();
+        Parallel.forEachIsolated(n, i -> {
+            runs.incrementAndGet(i);
+            Thread mine = Thread.currentThread();
+            // a nested call that would be split into many chunks runs entirely on the body's own thread
+            Parallel.forRange(10_000, 1, (from, to) -> { if (Thread.currentThread() != mine) foreign.incrementAndGet(); });
+        });
+        for (int i = 0; i < n; i++) assertEquals(1, runs.get(i), "index " + i);
+        assertEquals(0, foreign.get());
+        // and afterwards the calling thread splits work again
+        AtomicLong chunks = new AtomicLong();
+        Parallel.forRange(10_000, 1, (from, to) -> chunks.incrementAndGet());
+        assertEquals(Parallel.threads() > 1 ? Math.min(10_000, Parallel.threads() * 4) : 1, chunks.get());
+    }
+
+    @Test
     void exceptionInBodyReachesCaller() {
         IllegalStateException boom = new IllegalStateException("boom");
         IllegalStateException got = assertThrows(IllegalStateException.class,
