@@ -1,5 +1,6 @@
 package org.lori4j.cli;
 
+import org.lori4j.io.TerminalBar;
 import org.lori4j.train.TrainConfig;
 import org.lori4j.train.TrainRun;
 import org.lori4j.train.Trainer;
@@ -69,6 +70,7 @@ public final class TrainCommand implements Callable<Integer> {
     /** Progress on the console: a bar redrawn in place; otherwise one plain line per step. */
     static final class Progress implements TrainRun.Reporter {
         private final PrintWriter pw;
+        private final TerminalBar bar;
         private final boolean tty;
         private long start, total;
         private long t0;
@@ -76,6 +78,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         Progress(PrintWriter pw, boolean tty) {
             this.pw = pw;
+            this.bar = new TerminalBar(pw, 24);
             this.tty = tty;
         }
 
@@ -97,13 +100,12 @@ public final class TrainCommand implements Callable<Integer> {
             long doneHere = m.step() - start;
             double eta = doneHere > 0 ? elapsed / doneHere * (total - m.step()) : 0;
             if (tty) {
-                int width = 24, filled = (int) (width * m.step() / Math.max(1, total));
-                pw.printf(Locale.ROOT, "\r[%s%s] %d/%d loss %.4f (avg %.4f) %.0f tok/s eta %s   ", "#".repeat(filled),
-                        "-".repeat(width - filled), m.step(), total, m.loss(), smoothed, m.tokensPerSecond(), time(eta));
-                if (m.step() == total) pw.println();
+                bar.draw((double) m.step() / Math.max(1, total), String.format(Locale.ROOT, "%d/%d loss %.4f (avg %.4f) %.0f tok/s ETA %s",
+                        m.step(), total, m.loss(), smoothed, m.tokensPerSecond(), TerminalBar.clock(eta)));
+                if (m.step() == total) bar.end();
             } else {
                 pw.printf(Locale.ROOT, "step %d/%d epoch %d loss %.4f lr %.3g grad_norm %.4f clipped %d/%d tokens/s %.0f eta %s%n",
-                        m.step(), total, m.epoch(), m.loss(), m.lr(), m.gradNorm(), m.clipped(), m.tensors(), m.tokensPerSecond(), time(eta));
+                        m.step(), total, m.epoch(), m.loss(), m.lr(), m.gradNorm(), m.clipped(), m.tensors(), m.tokensPerSecond(), TerminalBar.clock(eta));
             }
             pw.flush();
         }
@@ -112,10 +114,5 @@ public final class TrainCommand implements Callable<Integer> {
             if (!tty) info("checkpoint after step " + step);
         }
 
-        static String time(double s) {
-            long t = Math.round(s);
-            return t >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", t / 3600, t / 60 % 60)
-                    : String.format(Locale.ROOT, "%dm%02ds", t / 60, t % 60);
-        }
     }
 }

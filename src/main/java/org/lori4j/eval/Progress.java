@@ -1,6 +1,9 @@
 package org.lori4j.eval;
 
+import org.lori4j.io.TerminalBar;
+
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.LongSupplier;
 
@@ -9,16 +12,17 @@ import java.util.function.LongSupplier;
  * otherwise (a log file, CI) a plain line at most every {@code interval} seconds and at the end.
  */
 public final class Progress {
-    private final PrintStream out;
+    private final PrintWriter out;
+    private final TerminalBar bar;
     private final boolean terminal;
     private final LongSupplier nanos;
     private final long intervalNanos;
     private String label = "";
     private long total, done, tokens, start, lastPrint;
-    private boolean drawn;
 
     public Progress(PrintStream out, boolean terminal, LongSupplier nanos, double intervalSeconds) {
-        this.out = out;
+        this.out = new PrintWriter(out, true, out.charset());
+        this.bar = new TerminalBar(this.out, 24);
         this.terminal = terminal;
         this.nanos = nanos;
         this.intervalNanos = (long) (intervalSeconds * 1e9);
@@ -42,7 +46,6 @@ public final class Progress {
         this.tokens = 0;
         this.start = nanos.getAsLong();
         this.lastPrint = start;
-        this.drawn = false;
         if (!terminal) out.println(label + ": " + total + " outputs to generate");
     }
 
@@ -52,7 +55,7 @@ public final class Progress {
         tokens += newTokens;
         long now = nanos.getAsLong();
         if (terminal) {
-            draw(now);
+            bar.draw(fraction(), line(now));
         } else if (now - lastPrint >= intervalNanos && done < total) {
             out.println(line(now));
             lastPrint = now;
@@ -63,33 +66,23 @@ public final class Progress {
     public void finish() {
         long now = nanos.getAsLong();
         if (terminal) {
-            draw(now);
-            if (drawn) out.println();
+            bar.draw(fraction(), line(now));
+            bar.end();
         } else {
             out.println(line(now));
         }
     }
 
-    private void draw(long now) {
-        int width = 24;
-        int filled = total == 0 ? width : (int) (width * done / total);
-        out.print("\r" + "[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + line(now) + "   ");
-        out.flush();
-        drawn = true;
+    private double fraction() {
+        return total == 0 ? 1 : (double) done / total;
     }
 
     /** "LABEL 120/330 (36%) 2.10 items/s 45.3 tokens/s ETA 1:40" */
     String line(long now) {
         double s = (now - start) / 1e9;
         double rate = s > 0 ? done / s : 0;
-        String eta = rate > 0 && done < total ? " ETA " + clock((total - done) / rate) : "";
+        String eta = rate > 0 && done < total ? " ETA " + TerminalBar.clock((total - done) / rate) : "";
         return String.format(Locale.ROOT, "%s %d/%d (%d%%) %.2f items/s %.1f tokens/s elapsed %s%s", label, done, total,
-                total == 0 ? 100 : done * 100 / total, rate, s > 0 ? tokens / s : 0, clock(s), eta);
-    }
-
-    static String clock(double seconds) {
-        long t = Math.round(seconds);
-        long h = t / 3600, m = t % 3600 / 60, sec = t % 60;
-        return h > 0 ? String.format(Locale.ROOT, "%d:%02d:%02d", h, m, sec) : String.format(Locale.ROOT, "%d:%02d", m, sec);
+                total == 0 ? 100 : done * 100 / total, rate, s > 0 ? tokens / s : 0, TerminalBar.clock(s), eta);
     }
 }

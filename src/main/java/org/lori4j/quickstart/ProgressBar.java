@@ -1,6 +1,9 @@
 package org.lori4j.quickstart;
 
+import org.lori4j.io.TerminalBar;
+
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.LongSupplier;
 
@@ -9,7 +12,8 @@ import java.util.function.LongSupplier;
  * and an estimate of the time left; otherwise (a log, a test) one line per stage.
  */
 public final class ProgressBar implements Quickstart.Listener {
-    private final PrintStream out;
+    private final PrintWriter out;
+    private final TerminalBar bar;
     private final boolean terminal;
     private final LongSupplier nanos;
     private long total = 1, done, start;
@@ -17,7 +21,8 @@ public final class ProgressBar implements Quickstart.Listener {
     private long lastDraw;
 
     public ProgressBar(PrintStream out, boolean terminal, LongSupplier nanos) {
-        this.out = out;
+        this.out = new PrintWriter(out, true, out.charset());
+        this.bar = new TerminalBar(this.out, 30);
         this.terminal = terminal;
         this.nanos = nanos;
     }
@@ -55,7 +60,7 @@ public final class ProgressBar implements Quickstart.Listener {
         long now = nanos.getAsLong();
         if (terminal) {
             draw(now, true);
-            out.println();
+            bar.end();
         } else {
             out.println(line(now));
         }
@@ -64,23 +69,14 @@ public final class ProgressBar implements Quickstart.Listener {
     private void draw(long now, boolean force) {
         if (!force && now - lastDraw < 100_000_000L) return;
         lastDraw = now;
-        int width = 30;
-        int filled = (int) (width * done / total);
-        String s = "\r[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + line(now);
-        out.print(s + " ".repeat(Math.max(0, 110 - s.length())));
-        out.flush();
+        bar.draw((double) done / total, line(now));
     }
 
     /** "37% 1:12 elapsed, ~2:03 left  train math-lori-s" */
     String line(long now) {
         double s = (now - start) / 1e9;
         double frac = (double) done / total;
-        String left = frac > 0.02 && frac < 1 ? ", ~" + clock(s / frac - s) + " left" : "";
-        return String.format(Locale.ROOT, "%3d%% %s elapsed%s  %s", (int) (100 * frac), clock(s), left, stage);
-    }
-
-    static String clock(double seconds) {
-        long t = Math.round(seconds);
-        return String.format(Locale.ROOT, "%d:%02d", t / 60, t % 60);
+        String left = frac > 0.02 && frac < 1 ? ", ~" + TerminalBar.clock(s / frac - s) + " left" : "";
+        return String.format(Locale.ROOT, "%3d%% %s elapsed%s  %s", (int) (100 * frac), TerminalBar.clock(s), left, stage);
     }
 }

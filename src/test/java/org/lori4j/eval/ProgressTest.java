@@ -44,6 +44,6 @@ class ProgressTest {
         String s = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(s.startsWith("\r[############............] hexphi 2/4 (50%) 2.00 items/s 10.0 tokens/s elapsed 0:01 ETA 0:01"), s);
         assertEquals(1, s.chars().filter(c -> c == '\n').count());
-        assertEquals("1:01:01", Progress.clock(3661));
+        assertEquals("1:01:01", org.lori4j.io.TerminalBar.clock(3661));
     }
 }
