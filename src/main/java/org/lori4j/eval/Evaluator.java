@@ -106,20 +106,21 @@ public final class Evaluator {
         ExecutorService exec = tasks.stream().anyMatch(t -> t.task().executesCode())
                 ? Executors.newFixedThreadPool(settings.execWorkers()) : null;
         try (GenerationLog log = GenerationLog.append(genFile)) {
-            for (int from = 0; from < todo.size(); from += settings.batchSize()) {
-                List<Job> batch = todo.subList(from, Math.min(todo.size(), from + settings.batchSize()));
-                List<TextGenerator.Request> requests = new ArrayList<>();
-                for (Job j : batch) requests.add(new TextGenerator.Request(j.item().prompt(), j.item().target(), seedOf(j)));
-                Decoding decoding = settings.decoding();
-                long t0 = System.nanoTime();
-                List<TextGenerator.Completion> outs = generator.generate(requests, decoding);
-                genNanos += System.nanoTime() - t0;
-                if (outs.size() != batch.size()) throw new IllegalStateException("generator returned " + outs.size() + " outputs for " + batch.size() + " prompts");
-                List<Judgement> judged = judge(batch, outs, exec);
+            // Continuous batching: batchSize outputs in generation at a time, each slot refilled as it frees. Outputs
+            // are scored and logged as they finish (code execution in groups of batchSize, run in parallel).
+            List<TextGenerator.Request> requests = new ArrayList<>(todo.size());
+            for (Job j : todo) requests.add(new TextGenerator.Request(j.item().prompt(), j.item().target(), seedOf(j)));
+            int group = exec == null ? 1 : settings.batchSize();
+            List<Job> pendingJobs = new ArrayList<>();
+            List<TextGenerator.Completion> pendingOuts = new ArrayList<>();
+            boolean[] delivered = new boolean[todo.size()];
+            long[] counts = new long[3];   // outputs delivered, tokens, nanoseconds spent scoring and logging
+            Runnable flush = () -> {
+                List<Judgement> judged = judge(pendingJobs, pendingOuts, exec);
                 long batchTokens = 0;
-                for (int i = 0; i < batch.size(); i++) {
-                    Job j = batch.get(i);
-                    TextGenerator.Completion c = outs.get(i);
+                for (int i = 0; i < pendingJobs.size(); i++) {
+                    Job j = pendingJobs.get(i);
+                    TextGenerator.Completion c = pendingOuts.get(i);
                     Judgement jd = judged.get(i);
                     Generation g = new Generation(j.item().task(), j.item().index(), j.sample(), j.item().id(), j.item().category(),
                             j.item().prompt(), c.truncatedPrompt(), c.text(), c.tokens(), jd.extracted(), j.item().gold(),
@@ -128,9 +129,30 @@ public final class Evaluator {
                     done.put(j.key(), g);
                     batchTokens += c.tokens();
                 }
-                tokens += batchTokens;
-                progress.advance(batch.size(), batchTokens);
-            }
+                counts[1] += batchTokens;
+                progress.advance(pendingJobs.size(), batchTokens);
+                pendingJobs.clear();
+                pendingOuts.clear();
+            };
+            long t0 = System.nanoTime();
+            generator.generate(requests, settings.decoding(), settings.batchSize(), (i, c) -> {
+                long s0 = System.nanoTime();
+                if (i < 0 || i >= delivered.length || delivered[i])
+                    throw new IllegalStateException("generator delivered output " + i + " twice or out of range");
+                delivered[i] = true;
+                counts[0]++;
+                pendingJobs.add(todo.get(i));
+                pendingOuts.add(c);
+                if (pendingJobs.size() >= group) flush.run();
+                counts[2] += System.nanoTime() - s0;
+            });
+            long s0 = System.nanoTime();
+            if (!pendingJobs.isEmpty()) flush.run();
+            counts[2] += System.nanoTime() - s0;
+            genNanos = System.nanoTime() - t0 - counts[2];
+            if (counts[0] != todo.size())
+                throw new IllegalStateException("generator returned " + counts[0] + " outputs for " + todo.size() + " prompts");
+            tokens = counts[1];
         } finally {
             if (exec != null) exec.shutdownNow();
         }

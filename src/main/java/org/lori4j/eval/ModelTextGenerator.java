@@ -41,18 +41,28 @@ public final class ModelTextGenerator implements TextGenerator {
 
     @Override
     public List<Completion> generate(List<Request> requests, Decoding decoding) {
-        List<int[]> prompts = new ArrayList<>(requests.size());
-        List<String> truncated = new ArrayList<>(requests.size());
-        for (Request r : requests) {
-            int[] ids = tokenizer.encode(r.prompt(), options.addBos());
-            String cut = null;
+        Completion[] out = new Completion[requests.size()];
+        generate(requests, decoding, Math.max(1, requests.size()), (i, c) -> out[i] = c);
+        return Arrays.asList(out);
+    }
+
+    /** Continuous batching ({@link Generator}): each request samples with its own seed, whatever its batch. */
+    @Override
+    public void generate(List<Request> requests, Decoding decoding, int slots, Sink sink) {
+        int n = requests.size();
+        List<int[]> prompts = new ArrayList<>(n);
+        String[] truncated = new String[n];
+        long[] seeds = new long[n];
+        for (int r = 0; r < n; r++) {
+            Request q = requests.get(r);
+            int[] ids = tokenizer.encode(q.prompt(), options.addBos());
             if (options.maxLength() > 0) {
                 // The reference: response = target + EOS; if prompt + response > max_length, keep the first
                 // max_prompt_length prompt tokens (the response is never generated from, so only its length counts).
-                int response = tokenizer.encode(r.target(), false).length + 1;
+                int response = tokenizer.encode(q.target(), false).length + 1;
                 if (ids.length + response > options.maxLength() && ids.length > options.maxPromptLength()) {
                     ids = Arrays.copyOf(ids, options.maxPromptLength());
-                    cut = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
+                    truncated[r] = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
                 }
             }
             if (ids.length == 0) {
@@ -60,18 +70,12 @@ public final class ModelTextGenerator implements TextGenerator {
                 ids = new int[]{tokenizer.bosId()};
             }
             prompts.add(ids);
-            truncated.add(cut);
+            seeds[r] = q.seed();
         }
-        // Sequence i of a batch samples with seed(first request) + i * constant (Generator's rule); greedy ignores it.
         SamplingParams params = new SamplingParams((float) decoding.temperature(), decoding.topK(), (float) decoding.topP(),
-                requests.isEmpty() ? 0 : requests.getFirst().seed(), 1f, decoding.maxNewTokens(), options.stopIds());
-        List<int[]> outs = generator.generate(prompts, params);
-        List<Completion> res = new ArrayList<>(outs.size());
-        for (int i = 0; i < outs.size(); i++) {
-            int[] p = prompts.get(i), g = outs.get(i);
-            res.add(new Completion(continuation(p, g), g.length, truncated.get(i)));
-        }
-        return res;
+                0, 1f, decoding.maxNewTokens(), options.stopIds());
+        generator.generate(prompts, seeds, params, slots, null, (i, g) ->
+                sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i])));
     }
 
     /** decode(prompt + new) minus decode(prompt): the output as it appears in the reference's decoded sequence. */

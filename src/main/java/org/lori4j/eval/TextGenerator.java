@@ -24,4 +24,25 @@ public interface TextGenerator {
 
     /** Continues every request; the result has the same order and size as the requests. */
     List<Completion> generate(List<Request> requests, Decoding decoding);
+
+    /** Receives completion {@code index} (of the request list) as soon as it is finished. */
+    @FunctionalInterface
+    interface Sink {
+        void accept(int index, Completion completion);
+    }
+
+    /**
+     * Continues every request with at most {@code slots} in generation at a time and hands each completion to
+     * the sink as it finishes, in any order. The default runs consecutive groups of {@code slots} requests
+     * through {@link #generate(List, Decoding)}; a model implementation refills a slot as soon as it frees.
+     */
+    default void generate(List<Request> requests, Decoding decoding, int slots, Sink sink) {
+        for (int from = 0; from < requests.size(); from += slots) {
+            List<Request> batch = requests.subList(from, Math.min(requests.size(), from + slots));
+            List<Completion> outs = generate(batch, decoding);
+            if (outs.size() != batch.size())
+                throw new IllegalStateException("generator returned " + outs.size() + " outputs for " + batch.size() + " prompts");
+            for (int i = 0; i < outs.size(); i++) sink.accept(from + i, outs.get(i));
+        }
+    }
 }

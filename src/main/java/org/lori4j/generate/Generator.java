@@ -6,15 +6,16 @@ import org.lori4j.model.LlamaModel;
 import org.lori4j.text.StreamDecoder;
 import org.lori4j.text.Tokenizer;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
  * Autoregressive generation with a {@link LlamaModel} and a KV cache: one prompt with a
- * callback per token or text piece (streaming), or a batch of prompts of different lengths
- * decoded together (each sequence at its own positions, stopping on its own).
+ * callback per token or text piece (streaming), a batch of prompts of different lengths
+ * decoded together (each sequence at its own positions, stopping on its own), or a stream of
+ * prompts through a fixed number of slots (continuous batching: a finished sequence's slot takes
+ * the next prompt at once).
  */
 public final class Generator {
     /** Receives each generated token as soon as it is chosen. */
@@ -55,71 +56,94 @@ public final class Generator {
     }
 
     /**
-     * The batched loop: prefill every prompt in one pass, then one token per unfinished
-     * sequence per step. Sequence i samples with seed {@code seed + i * golden-ratio constant},
-     * so sequence 0 matches a single-prompt run with the same seed.
+     * Every prompt decoded together in one batch (prefill in one pass, then one token per unfinished sequence
+     * per step). Sequence i samples with seed {@code seed + i * golden-ratio constant}, so sequence 0 matches a
+     * single-prompt run with the same seed.
      */
     public List<int[]> generate(List<int[]> prompts, SamplingParams params, TokenListener listener) {
-        int B = prompts.size();
-        if (B == 0) return List.of();
+        int n = prompts.size();
+        long[] seeds = new long[n];
+        for (int i = 0; i < n; i++) seeds[i] = params.seed() + i * 0x9E3779B97F4A7C15L;
+        int[][] out = new int[n][];
+        generate(prompts, seeds, params, Math.max(1, n), listener, (i, tokens) -> out[i] = tokens);
+        return Arrays.asList(out);
+    }
+
+    /** Receives a finished sequence: the new tokens of prompt {@code prompt} (a stop token is not included). */
+    @FunctionalInterface
+    public interface Finished {
+        void accept(int prompt, int[] tokens);
+    }
+
+    /**
+     * Continuous batching: up to {@code slots} sequences decode together; as soon as one finishes, its slot (and
+     * its KV storage) takes the next prompt, whose prefill runs in the same forward pass as the others' next
+     * tokens, so a long output never holds the rest of a batch up. Prompt i samples with seeds[i]: its tokens
+     * depend on its prompt and seed only, never on what it was batched with. Each prompt's tokens go to
+     * {@code finished} as it completes (in completion order); {@code listener}, if not null, sees every token.
+     */
+    public void generate(List<int[]> prompts, long[] seeds, SamplingParams params, int slots, TokenListener listener,
+                         Finished finished) {
+        int n = prompts.size();
+        if (seeds.length != n) throw new IllegalArgumentException(seeds.length + " seeds for " + n + " prompts");
+        if (slots < 1) throw new IllegalArgumentException("slots must be positive: " + slots);
+        if (n == 0) return;
         int V = model.config().vocabSize();
         int maxPrompt = 0;
-        for (int i = 0; i < B; i++) {
+        for (int i = 0; i < n; i++) {
             if (prompts.get(i).length == 0) throw new LoriException("prompt " + i + " is empty: generation needs at least one token (e.g. BOS)");
             maxPrompt = Math.max(maxPrompt, prompts.get(i).length);
         }
         int maxNew = params.maxNewTokens();
+        if (maxNew == 0) {
+            for (int i = 0; i < n; i++) finished.accept(i, new int[0]);
+            return;
+        }
         boolean[] stop = new boolean[Math.max(V, 1)];
         for (int id : params.stopIds()) if (id >= 0 && id < V) stop[id] = true;
 
-        Sampler[] samplers = new Sampler[B];
-        int[][] history = new int[B][];
-        int[] histLen = new int[B];
-        int[] generated = new int[B];
-        boolean[] finished = new boolean[B];
-        for (int i = 0; i < B; i++) {
-            samplers[i] = new Sampler(params, params.seed() + i * 0x9E3779B97F4A7C15L);
-            int[] p = prompts.get(i);
-            history[i] = Arrays.copyOf(p, p.length + maxNew);
-            histLen[i] = p.length;
-            finished[i] = maxNew == 0;
-        }
-        if (maxNew == 0) return emptyResults(B);
-
-        KvCache cache = model.newCache(B, maxPrompt + maxNew);
-        int[][] feed = new int[B][];
-        for (int i = 0; i < B; i++) feed[i] = prompts.get(i);
-        int active = B;
-        while (active > 0) {
+        int S = Math.min(slots, n);
+        KvCache cache = model.newCache(S, maxPrompt + maxNew);
+        int[] prompt = new int[S];            // the prompt a slot is decoding, -1 when free
+        Arrays.fill(prompt, -1);
+        Sampler[] samplers = new Sampler[S];
+        int[][] history = new int[S][];
+        int[] promptLen = new int[S], histLen = new int[S];
+        int[][] feed = new int[S][];
+        int next = 0, active = 0;
+        while (true) {
+            for (int s = 0; s < S && next < n; s++) {
+                if (prompt[s] >= 0) continue;
+                int i = next++;
+                int[] p = prompts.get(i);
+                cache.reset(s);
+                prompt[s] = i;
+                samplers[s] = new Sampler(params, seeds[i]);
+                history[s] = Arrays.copyOf(p, p.length + maxNew);
+                promptLen[s] = histLen[s] = p.length;
+                feed[s] = p;
+                active++;
+            }
+            if (active == 0) return;
             float[] logits = model.forward(feed, cache);
-            for (int i = 0; i < B; i++) {
-                feed[i] = null;
-                if (finished[i]) continue;
-                int t = samplers[i].next(logits, i * V, V, history[i], histLen[i]);
-                if (stop[t]) {
-                    finished[i] = true;
-                    active--;
-                    continue;
+            for (int s = 0; s < S; s++) {
+                if (prompt[s] < 0) continue;
+                feed[s] = null;
+                int t = samplers[s].next(logits, s * V, V, history[s], histLen[s]);
+                boolean done = stop[t];
+                if (!done) {
+                    history[s][histLen[s]++] = t;
+                    if (listener != null) listener.onToken(prompt[s], t);
+                    done = histLen[s] - promptLen[s] >= maxNew;
                 }
-                history[i][histLen[i]++] = t;
-                generated[i]++;
-                if (listener != null) listener.onToken(i, t);
-                if (generated[i] >= maxNew) {
-                    finished[i] = true;
+                if (done) {
+                    finished.accept(prompt[s], Arrays.copyOfRange(history[s], promptLen[s], histLen[s]));
+                    prompt[s] = -1;
                     active--;
                 } else {
-                    feed[i] = new int[]{t};
+                    feed[s] = new int[]{t};
                 }
             }
         }
-        List<int[]> out = new ArrayList<>(B);
-        for (int i = 0; i < B; i++) out.add(Arrays.copyOfRange(history[i], prompts.get(i).length, histLen[i]));
-        return out;
-    }
-
-    private static List<int[]> emptyResults(int n) {
-        List<int[]> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(new int[0]);
-        return out;
     }
 }

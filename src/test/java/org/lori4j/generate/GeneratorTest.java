@@ -11,6 +11,8 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -46,6 +48,32 @@ class GeneratorTest {
         assertArrayEquals(g.generate(PROMPTS.get(0), p, null), batched.get(0));
         assertArrayEquals(batched.get(1), g.generate(PROMPTS, p).get(1), "same seed, same text");
         assertFalse(Arrays.equals(batched.get(0), g.generate(PROMPTS.get(0), p.withSeed(99), null)));
+    }
+
+    @Test
+    void continuousBatchingRefillsFreedSlotsAndEachOutputDependsOnlyOnItsPromptAndSeed() {
+        Generator g = new Generator(model);
+        // five prompts through two slots; a stop id that ends some sequences early, so slots free at different
+        // steps and later prompts are prefilled while others decode
+        List<int[]> prompts = new ArrayList<>(PROMPTS);
+        prompts.add(new int[]{1, 403});
+        prompts.add(new int[]{1, 338, 365, 300});
+        int[] free = g.generate(PROMPTS.get(0), SamplingParams.greedy(25, List.of()), null);
+        for (SamplingParams p : List.of(SamplingParams.greedy(25, List.of(free[5])),
+                new SamplingParams(0.9f, 40, 0.95f, 0, 1.1f, 25, List.of(free[5])))) {
+            long[] seeds = {11, 22, 33, 44, 55};
+            int[][] got = new int[prompts.size()][];
+            List<Integer> order = new ArrayList<>();
+            g.generate(prompts, seeds, p, 2, null, (i, tokens) -> {
+                assertNull(got[i], "prompt " + i + " finished twice");
+                got[i] = tokens;
+                order.add(i);
+            });
+            for (int i = 0; i < prompts.size(); i++)
+                assertArrayEquals(g.generate(prompts.get(i), p.withSeed(seeds[i]), null), got[i], "prompt " + i + " alone");
+            assertEquals(prompts.size(), order.size());
+        }
+        assertThrows(IllegalArgumentException.class, () -> g.generate(prompts, new long[2], SamplingParams.greedy(5, List.of()), 2, null, (i, t) -> {}));
     }
 
     @Test
