@@ -78,8 +78,9 @@ public final class Generator {
     /**
      * Continuous batching: up to {@code slots} sequences decode together; as soon as one finishes, its slot (and
      * its KV storage) takes the next prompt, whose prefill runs in the same forward pass as the others' next
-     * tokens, so a long output never holds the rest of a batch up. Prompt i samples with seeds[i]: its tokens
-     * depend on its prompt and seed only, never on what it was batched with. Each prompt's tokens go to
+     * tokens, so a long output never holds the rest of a batch up; the leading tokens a new prompt shares with
+     * the slot's previous sequence (a prompt template) keep their cached keys and values. Prompt i samples with
+     * seeds[i]: its tokens depend on its prompt and seed only (up to float rounding), never on its batch. Each prompt's tokens go to
      * {@code finished} as it completes (in completion order); {@code listener}, if not null, sees every token.
      */
     public void generate(List<int[]> prompts, long[] seeds, SamplingParams params, int slots, TokenListener listener,
@@ -116,12 +117,21 @@ public final class Generator {
                 if (prompt[s] >= 0) continue;
                 int i = next++;
                 int[] p = prompts.get(i);
-                cache.reset(s);
+                // Prefix reuse: the slot's cache still holds the keys/values of its previous sequence, and a
+                // position's keys/values depend only on the tokens up to it, so the part of the new prompt that
+                // repeats the old tokens (a shared template, typically) is kept, not recomputed. At least one
+                // token is fed, for the logits.
+                int keep = 0;
+                if (history[s] != null) {
+                    int most = Math.min(cache.length(s), p.length - 1);
+                    while (keep < most && history[s][keep] == p[keep]) keep++;
+                }
+                cache.truncate(s, keep);
                 prompt[s] = i;
                 samplers[s] = new Sampler(params, seeds[i]);
                 history[s] = Arrays.copyOf(p, p.length + maxNew);
                 promptLen[s] = histLen[s] = p.length;
-                feed[s] = p;
+                feed[s] = keep == 0 ? p : Arrays.copyOfRange(p, keep, p.length);
                 active++;
             }
             if (active == 0) return;

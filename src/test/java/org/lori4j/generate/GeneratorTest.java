@@ -77,6 +77,25 @@ class GeneratorTest {
     }
 
     @Test
+    void aSlotReusesTheCachedPrefixItsNextPromptShares() {
+        Generator g = new Generator(model);
+        int[] template = {1, 338, 365, 300, 260, 414, 349, 278, 273, 359};
+        List<int[]> prompts = List.of(concat(template, 403, 407), concat(template, 261), template.clone(),
+                concat(template, 403, 407, 261, 378), new int[]{1, 403});
+        SamplingParams p = SamplingParams.greedy(12, List.of());
+        int[][] got = new int[prompts.size()][];
+        g.generate(prompts, new long[prompts.size()], p, 1, null, (i, t) -> got[i] = t);   // one slot: every prompt follows another
+        for (int i = 0; i < prompts.size(); i++)
+            assertArrayEquals(g.generate(prompts.get(i), p, null), got[i], "prompt " + i + " alone");
+    }
+
+    private static int[] concat(int[] a, int... b) {
+        int[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    @Test
     void stopsAtAStopIdWithoutReturningItAndStreamsEveryToken() {
         Generator g = new Generator(model);
         int[] free = g.generate(PROMPTS.get(0), SamplingParams.greedy(30, List.of()), null);
