@@ -268,10 +268,11 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Most multiply-adds per layer of a step run as independent groups of sequences, one per thread, instead of
-     * splitting every operation: a small model's decode step (stories260K: 45K per row) is a few dozen
-     * operations far below {@link Parallel#GRAIN} each, whose synchronisations would cost more than their work.
-     * Large models (TinyLlama: 44M per row) always split operations, so that the cores share the weight streaming.
+     * A step of several sequences with at most this many projection multiply-adds per layer runs as independent
+     * groups of sequences, one per thread, instead of splitting every operation: a small model's decode step
+     * (stories260K: 45K per row) is a few dozen operations far below {@link Parallel#GRAIN} each, whose
+     * synchronisations would cost more than their work. Large models (TinyLlama: 44M per row) always split
+     * operations, so that the cores share the weight streaming.
      */
     private static final long SEQUENCE_PARALLEL_MAX_WORK = 1L << 20;
 
