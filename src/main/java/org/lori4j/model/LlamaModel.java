@@ -306,7 +306,7 @@ public final class LlamaModel implements AutoCloseable {
     private void stepOn(List<Segment> segs, KvCache cache, Workspace ws, float[] out, boolean all, int V) {
         LlamaConfig c = config;
         int C = c.hiddenSize(), H = c.numHeads(), KV = c.numKvHeads(), D = c.headDim(), F = c.intermediateSize();
-        int qDim = H * D, kvDim = KV * D;
+        int kvDim = KV * D;
         float eps = (float) c.rmsNormEps();
         int N = 0;
         for (Segment s : segs) N += s.count();
