@@ -38,7 +38,8 @@ public final class Attention {
      * out[T, H*D] = attention of q[T, H*D] over k/v[P+T, KV*D] (rows 0..P+T-1 filled).
      * Buffers are addressed from offsets so that a batch's rows and a cache's rows can be used in
      * place. att, if not null, receives the probabilities as [H, T, P+T] from attOff (zeros above
-     * the causal diagonal) for the backward pass. Heads run in parallel on {@link Parallel}.
+     * the causal diagonal and, with a window, before it) for the backward pass. Heads run in parallel
+     * on {@link Parallel}.
      */
     public static void forward(float[] out, int outOff, float[] att, int attOff,
                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
