@@ -38,6 +38,22 @@ public final class TrainingData {
     public record Stats(int files, int records, int skipped, List<String> skippedMessages, int duplicatePrompts,
                         int promptTruncated, int responseTruncated, int examples, long tokens, long scoredTokens,
                         int longest, int unscored) {
+        /** The reading counts given, and the example counts (tokens, scored, longest, unscored) derived from examples. */
+        static Stats of(List<Example> examples, int files, int records, int skipped, List<String> skippedMessages,
+                        int duplicatePrompts, int promptTruncated, int responseTruncated) {
+            long tokens = 0, scored = 0;
+            int longest = 0, unscored = 0;
+            for (Example e : examples) {
+                tokens += e.length();
+                int sc = e.scoredTokens();
+                scored += sc;
+                if (sc == 0) unscored++;
+                longest = Math.max(longest, e.length());
+            }
+            return new Stats(files, records, skipped, skippedMessages, duplicatePrompts, promptTruncated, responseTruncated,
+                    examples.size(), tokens, scored, longest, unscored);
+        }
+
         /** A few human-readable lines for the CLI. */
         public String summary() {
             StringBuilder sb = new StringBuilder();
@@ -67,17 +83,7 @@ public final class TrainingData {
     /** Wraps already-made examples (tests, programmatic use). */
     public static TrainingData of(List<Example> examples) {
         if (examples.isEmpty()) throw new LoriException("no training examples");
-        long tokens = 0, scored = 0;
-        int longest = 0, unscored = 0;
-        for (Example e : examples) {
-            tokens += e.length();
-            int s = e.scoredTokens();
-            scored += s;
-            if (s == 0) unscored++;
-            longest = Math.max(longest, e.length());
-        }
-        return new TrainingData(new ArrayList<>(examples),
-                new Stats(0, examples.size(), 0, List.of(), 0, 0, 0, examples.size(), tokens, scored, longest, unscored));
+        return new TrainingData(new ArrayList<>(examples), Stats.of(examples, 0, examples.size(), 0, List.of(), 0, 0, 0));
     }
 
     public List<Example> examples() { return examples; }
@@ -347,18 +353,8 @@ public final class TrainingData {
                 throw new LoriException(where + ": no training examples (" + records + " records read, "
                         + skipped + " skipped as bad)");
             }
-            long tokens = 0, scored = 0;
-            int longest = 0, unscored = 0;
-            for (Example e : examples) {
-                tokens += e.length();
-                int s = e.scoredTokens();
-                scored += s;
-                if (s == 0) unscored++;
-                longest = Math.max(longest, e.length());
-            }
-            Stats stats = new Stats(files, records, skipped, List.copyOf(skippedMessages), duplicates,
-                    promptCut, responseCut, examples.size(), tokens, scored, longest, unscored);
-            return new TrainingData(examples, stats);
+            return new TrainingData(examples, Stats.of(examples, files, records, skipped, List.copyOf(skippedMessages),
+                    duplicates, promptCut, responseCut));
         }
     }
 }
