@@ -12,7 +12,8 @@ import java.util.Arrays;
  * key/value head h / (H / KV). Three forms of the same function:
  * <ul>
  * <li>{@link #forward}: keys/values in row layout [P+T, KV*D] with P earlier positions, optionally
- *     storing the probabilities; the form {@link #backward} is written against;</li>
+ *     storing the probabilities, row by row: the plain reference form, which {@link #backward} is written
+ *     against and the tests hold the other two to;</li>
  * <li>{@link #forwardSequence}: a whole training sequence (P = 0), probabilities stored, loops along the keys;</li>
  * <li>{@link #forwardCached}: inference over a {@link KvCache} (channel-major keys/values), several
  *     sequences per call: prefill as GEMMs, decode rows along the keys.</li>
@@ -24,7 +25,7 @@ import java.util.Arrays;
  * sliding_window: key k visible to query q iff q-W < k <= q), else 0.
  */
 public final class Attention {
-    /** From this many query rows on, a head's scores and output are two GEMMs instead of row-by-row dot products. */
+    /** From this many new rows on, a sequence's attention over the cache is two GEMMs per head ({@link #forwardCached}). */
     static final int GEMM_MIN_ROWS = 16;
     /**
      * Below this head_dim a prefill over the cache runs row by row along the keys too: a GEMM with an inner
@@ -52,10 +53,6 @@ public final class Attention {
                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                int T, int P, int H, int KV, int D, int W) {
         if (H % KV != 0) throw new IllegalArgumentException("heads " + H + " not a multiple of kv heads " + KV);
-        if (T >= GEMM_MIN_ROWS) {
-            forwardGemm(out, outOff, att, attOff, q, qOff, k, kOff, v, vOff, T, P, H, KV, D, W);
-            return;
-        }
         int jobs = H * T;
         // Each job is one (head, query row): about 2*(P+t)*D multiply-adds.
         int minChunk = Math.max(1, 16384 / (2 * (P + T) * D + 1));
@@ -125,28 +122,6 @@ public final class Attention {
         MatMul.gemm(s, 0, S, q, off, ld, kT, chan0, cap, T, D, S, false, false, scale, false);
         causalSoftmax(s, T, P, W);
         MatMul.gemm(out, off, ld, s, 0, S, vT, chan0, cap, T, S, D, false, true, 1f, false);
-    }
-
-    /**
-     * The same result per head as two matrix products: S[T, P+T] = scale * Q_h K_h^T, a causal
-     * softmax per row (masked entries 0), then O_h = S V_h. The masked upper triangle is computed
-     * and discarded, which still beats T*(P+T) separate dot products by far (prefill).
-     */
-    static void forwardGemm(float[] out, int outOff, float[] att, int attOff,
-                            float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                            int T, int P, int H, int KV, int D, int W) {
-        int S = P + T;
-        float scale = (float) (1.0 / Math.sqrt(D));
-        Parallel.forRange(H, 1, (h0, h1) -> {
-            float[] s = new float[T * S];
-            for (int h = h0; h < h1; h++) {
-                int kvh = h / (H / KV);
-                MatMul.gemm(s, 0, S, q, qOff + h * D, H * D, k, kOff + kvh * D, KV * D, T, D, S, false, true, scale, false);
-                causalSoftmax(s, T, P, W);
-                MatMul.gemm(out, outOff + h * D, H * D, s, 0, S, v, vOff + kvh * D, KV * D, T, S, D, false, false, 1f, false);
-                if (att != null) System.arraycopy(s, 0, att, attOff + h * T * S, T * S);
-            }
-        });
     }
 
     /** One query row t of head h. */

@@ -69,8 +69,8 @@ class LayerOpsTest {
     @Test
     void attentionAgainstNaiveGqaWithCausalMask() {
         for (int W : new int[]{0, 4}) {                           // full causal, then a sliding window of 4
-            attentionAgainstNaive(3, 2, W);                          // row-by-row path
-            attentionAgainstNaive(Attention.GEMM_MIN_ROWS + 3, 5, W); // GEMM path
+            attentionAgainstNaive(3, 2, W);                          // a few decode rows
+            attentionAgainstNaive(Attention.GEMM_MIN_ROWS + 3, 5, W); // a prefill-sized block
         }
     }
 
