@@ -46,7 +46,7 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--lr-s", defaultValue = "5e-4", paramLabel = "LR", description = "LoRI-S learning rate (default 5e-4)")
     double lrS;
 
-    @Option(names = "--sparsity", defaultValue = "0.9", paramLabel = "S", description = "mask sparsity (default 0.9: LoRI-S trains 10% of B)")
+    @Option(names = "--sparsity", defaultValue = "0.9", paramLabel = "S", description = "mask sparsity (default 0.9: LoRI-S trains 10%% of B)")
     double sparsity;
 
     @Option(names = "--granularity", defaultValue = "model", paramLabel = "G", description = "mask groups: model (default), module, projection, layer, matrix")
