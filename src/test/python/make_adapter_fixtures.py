@@ -19,7 +19,8 @@ Writes src/test/resources/fixtures/adapter/:
                          (".lora_B.default.weight"): the reference-format file
   pt/                    torch files for the pickle reader: non-contiguous, shared storage, OrderedDict,
                          float tensors, and a malicious pickle that would run os.system
-  export_f32/, export_bf16/   expected merged weights (merge_and_unload of lora_a and lora_b:0.5)
+  export_f32/, export_bf16/   expected merged weights (merge_and_unload of lora_a and lora_b:0.5, the model
+                         loaded in f32 / bf16: per adapter W = round_D(W + delta), the sum formed in f32)
 
 Semantics followed (read from huggingface/peft and juzhengz/LoRI sources, re-written here):
 - scaling = alpha / r, or alpha / sqrt(r) with use_rslora; rank_pattern / alpha_pattern keys are
@@ -503,7 +504,9 @@ def main():
                     if m in ad.mods:
                         A, B = ad.stored()[m]
                         delta = (B @ A) * (scaling(ad.cfg, m) * wt)
-                        W = W + delta.to(dt)
+                        # PEFT >= 0.12 merges in place, base_layer.weight.data += delta: the f32 delta is added
+                        # in f32 and the sum rounded once to the weight's dtype (checked against PEFT 0.21)
+                        W = (W.float() + delta).to(dt)
                 exp[m + ".weight"] = W
         write_st(os.path.join(OUT, name, "expected.safetensors"), exp)
 

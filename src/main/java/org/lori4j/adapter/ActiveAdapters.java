@@ -139,7 +139,7 @@ public final class ActiveAdapters {
     }
 
     /**
-     * Merges adapters into the model's projection weights: W' = round_D(W + round_D(w s B A)) per adapter,
+     * Merges adapters into the model's projection weights: W' = round_D(W + w s B A) per adapter (sum in f32),
      * in the weight's stored dtype D (PEFT's merge order), and applies carried embeddings.
      */
     public static void mergeInto(LlamaModel model, List<LoraAdapter> adapters, double[] weights) {

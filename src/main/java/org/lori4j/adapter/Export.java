@@ -35,8 +35,9 @@ import java.util.regex.Pattern;
 /**
  * Merge into base ({@code merge_and_unload}) written as a full Hugging Face checkpoint: for every adapted
  * projection W' = W + w * s * B A. Adapters are applied one after another as PEFT merges active
- * adapters: in the output dtype D, W = round_D(W + round_D(delta)), the delta computed in f32 — exactly
- * what loading the base with torch_dtype = D and calling merge_and_unload gives. Tensors are produced and
+ * adapters: in the output dtype D, W = round_D(W + delta), the delta and the sum computed in f32 (PEFT >= 0.12's
+ * in-place {@code weight.data += delta}) — exactly what loading the base with torch_dtype = D and calling
+ * merge_and_unload gives (checked against PEFT 0.21, bit for bit). Tensors are produced and
  * written in row blocks straight into the shard files (headers are known up front), so memory stays near
  * one block, not one model. Config, tokenizer and generation files are copied.
  */
@@ -231,7 +232,8 @@ public final class Export {
 
     /**
      * W + sum_i w_i s_i B_i A_i for a weight [out, in], in row blocks of about {@link #BLOCK_FLOATS} floats,
-     * with PEFT's rounding order in dtype d: W rounded to d, then per adapter W = round_d(W + round_d(delta)).
+     * with PEFT's rounding order in dtype d: W rounded to d, then per adapter W = round_d(W + delta), the f32 delta
+     * added in f32 and the sum rounded once.
      */
     static void mergeRows(RowSource w, DType wDtype, int out, int in, List<LoraAdapter.Module> mods, List<Double> ws,
                           DType d, RowSink sink) throws IOException {
@@ -247,7 +249,7 @@ public final class Export {
                 float alpha = (float) (m.scaling() * ws.get(k));
                 // delta[nr, in] = alpha * B[o0:o0+nr, r] A[r, in]
                 MatMul.gemm(delta, 0, in, m.b(), o0 * m.r(), m.r(), m.a(), 0, in, nr, m.r(), in, false, false, alpha, false);
-                for (int i = 0; i < len; i++) acc[i] = round(acc[i] + round(delta[i], d), d);
+                for (int i = 0; i < len; i++) acc[i] = round(acc[i] + delta[i], d);
             }
             sink.accept(o0, nr, acc);
         }

@@ -29,7 +29,8 @@ class ExportTest {
         return List.of(LoraAdapter.load(FIX.resolve("lora_a")), LoraAdapter.load(FIX.resolve("lora_b")));
     }
 
-    private static void compare(Path exported, String expectedDir, DType dtype, double tol) {
+    /** Every adapted entry within tol (relative) of the fixture, and at most maxInexact of them not bit-equal. */
+    private static void compare(Path exported, String expectedDir, DType dtype, double tol, double maxInexact) {
         try (TensorStore got = TensorStore.openModelDir(exported); TensorStore base = TensorStore.openModelDir(FIX.resolve("tiny"));
              SafeTensorsFile exp = SafeTensors.read(FIX.resolve(expectedDir).resolve("expected.safetensors"))) {
             assertEquals(base.names(), got.names());
@@ -43,12 +44,14 @@ class ExportTest {
                     continue;
                 }
                 assertArrayEquals(e.shape(), g.shape());
-                long off = 0;
+                long off = 0, inexact = 0;
                 for (long i = 0; i < e.numel(); i++) {
                     float x = e.getFloat(i), y = g.getFloat(i);
                     if (Math.abs(x - y) > tol * (1e-3 + Math.abs(x))) off++;
+                    if (x != y) inexact++;
                 }
                 assertEquals(0, off, name + ": entries off");
+                assertTrue(inexact <= maxInexact * e.numel(), name + ": " + inexact + " of " + e.numel() + " entries not bit-equal");
             }
         }
     }
@@ -59,7 +62,7 @@ class ExportTest {
         List<String> log = new ArrayList<>();
         Export.export(FIX.resolve("tiny"), ab(), new double[]{1.0, 0.5}, out, null, Export.parseSize("5GB"), log::add);
         assertTrue(Files.exists(out.resolve("model.safetensors")));
-        compare(out, "export_f32", DType.F32, 1e-5);
+        compare(out, "export_f32", DType.F32, 1e-5, 1);
         LlamaConfig c = LlamaConfig.load(out);
         assertEquals(LlamaConfig.load(FIX.resolve("tiny")), c);
     }
@@ -68,8 +71,10 @@ class ExportTest {
     void bf16ExportRoundsLikePeftInBf16AndShards(@TempDir Path tmp) {
         Path out = tmp.resolve("merged");
         Export.export(FIX.resolve("tiny"), ab(), new double[]{1.0, 0.5}, out, DType.BF16, 10_000, x -> { });
-        // a 1-ulp bf16 difference is allowed where f32 summation order moves a value across a rounding boundary
-        compare(out, "export_bf16", DType.BF16, 1.0 / 128);
+        // PEFT adds the f32 delta to the bf16 weight in f32 and rounds once; rounding the delta to bf16 first (as
+        // safe_merge and PEFT < 0.12 do) leaves ~18% of these entries 1 ulp off. A 1-ulp difference is allowed only
+        // where f32 summation order moves a sum across a bf16 rounding boundary: rare, so at most 0.1% of entries.
+        compare(out, "export_bf16", DType.BF16, 1.0 / 128, 1e-3);
         JsonNode index = Json.read(out.resolve(SafeTensors.INDEX_FILE));
         assertTrue(index.get("weight_map").size() > 0);
         try (var s = Files.list(out)) {
