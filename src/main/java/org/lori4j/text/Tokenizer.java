@@ -299,6 +299,11 @@ public final class Tokenizer implements AutoCloseable {
     private static HuggingFaceTokenizer openNative(Path file, String json) {
         // DJL pings an EC2 metadata endpoint on first use unless tracking is opted out; stay offline.
         if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
+        // On a machine with CUDA, DJL picks a GPU build of the library, which the jar does not carry, and tries to
+        // download it (offline: "Failed to load Huggingface native library"). Tokenizing is CPU work: use the
+        // bundled CPU build unless the user chose a flavor (DJL reads the environment first, then this property).
+        if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null)
+            System.setProperty("RUST_FLAVOR", "cpu");
         // DJL otherwise truncates to 512 tokens (model_max_length default) and pads batches.
         Map<String, String> options = Map.of("truncation", "false", "padding", "false",
                 "addSpecialTokens", "true", "withOverflowingTokens", "false");
@@ -312,6 +317,11 @@ public final class Tokenizer implements AutoCloseable {
             throw new LoriException(file + ": cannot read: " + e.getMessage());
         } catch (RuntimeException e) {
             String msg = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            if (msg.contains("native library")) {
+                Throwable c = e.getCause();
+                throw new LoriException("cannot load the Hugging Face tokenizers native library (DJL) to read " + file
+                        + ": " + msg + (c == null ? "" : " (" + c.getMessage() + ")"));
+            }
             throw new LoriException(file + ": tokenizers library rejected it: " + msg);
         }
     }

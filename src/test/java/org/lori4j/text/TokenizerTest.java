@@ -59,6 +59,14 @@ class TokenizerTest {
     }
 
     @Test
+    void nativeLibraryIsTheBundledCpuBuild() {
+        // load() opened the Rust tokenizer: unless the environment chose a flavor, lori4j pinned DJL to "cpu", so a
+        // machine with CUDA does not look for (or download) a GPU build the jar does not carry
+        if (System.getenv("RUST_FLAVOR") == null) assertEquals("cpu", System.getProperty("RUST_FLAVOR"));
+        assertArrayEquals(new int[]{2028, 374, 264, 1296, 11914, 13}, llama3.encode("This is a test sentence.", false));
+    }
+
+    @Test
     void llama3ReproducesEveryLlamaCppVector() throws IOException {
         List<Vector> vs = llamaCppVectors(llama3Dir, "ggml-vocab-llama-bpe.gguf");
         assertEquals(46, vs.size()); // 46 inputs (one is ""), each followed by the separator
