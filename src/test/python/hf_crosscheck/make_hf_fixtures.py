@@ -24,7 +24,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 import peft  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,  # noqa: E402
+from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,  # noqa: E402
                           Qwen2ForCausalLM)
 from peft import LoraConfig, PeftModel, get_peft_model  # noqa: E402
 from peft.tuners.lora import LoraLayer  # noqa: E402
@@ -55,13 +55,15 @@ def logits(model):
 
 def save_model(name, model, dtype=torch.float32, **kw):
     d = os.path.join(OUT, name)
-    model = model.to(dtype)
-    model.save_pretrained(d, **kw)
-    ref = logits(model.float())  # bf16 weights widened exactly; compute in f32 as lori4j does
-    save_file({"tokens": torch.tensor(TOKENS, dtype=torch.int32), "logits": ref}, os.path.join(d, "expected.safetensors"))
+    model.to(dtype).save_pretrained(d, **kw)
+    # the reference is the saved checkpoint loaded back in float32 (bf16 weights widened exactly). Not
+    # model.float(): model.to(bfloat16) also rounds the RoPE inv_freq buffer, and .float() keeps the rounding.
+    loaded = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+    save_file({"tokens": torch.tensor(TOKENS, dtype=torch.int32), "logits": logits(loaded)},
+              os.path.join(d, "expected.safetensors"))
     print(name, sorted(os.listdir(d)))
     print(open(os.path.join(d, "config.json")).read())
-    return model.float()
+    return loaded
 
 
 g = torch.Generator().manual_seed(5)

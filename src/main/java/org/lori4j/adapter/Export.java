@@ -114,7 +114,10 @@ public final class Export {
                 untie = true;
             }
             ObjectNode config = (ObjectNode) Json.read(modelDir.resolve("config.json"));
-            if (dtype != null) config.put("torch_dtype", dtype.torchName());
+            if (dtype != null) {
+                config.put("torch_dtype", dtype.torchName());
+                if (config.has("dtype")) config.put("dtype", dtype.torchName()); // transformers 5's name for it
+            }
             Tensor newEmbed = embedFrom == null ? null : embedFrom.embedTokens() != null ? embedFrom.embedTokens() : embedFrom.lmHead();
             if (newEmbed != null && newEmbed.dim(0) != cfg.vocabSize()) {
                 log.accept("vocabulary: " + cfg.vocabSize() + " -> " + newEmbed.dim(0) + " rows (embeddings from " + embedFrom.label() + ")");

@@ -132,7 +132,15 @@ public record LlamaConfig(
             throw new LoriException(source + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         int vocab = f.positiveInt("vocab_size", null);
         double eps = f.positiveDouble("rms_norm_eps", 1e-6);   // HF's default for all three types
-        double theta = f.positiveDouble("rope_theta", 10000.0);
+        // transformers 5 writes RoPE as one object, rope_parameters {rope_type, rope_theta, factor, ...}, and no
+        // rope_theta / rope_scaling; older files have those two. rope_parameters wins when both are present, as in v5.
+        JsonNode ropeParams = n.get("rope_parameters");
+        boolean v5Rope = ropeParams != null && !ropeParams.isNull();
+        if (v5Rope && (!ropeParams.isObject() || !ropeParams.has("rope_type") && !ropeParams.has("type")))
+            throw new LoriException(source + ": field 'rope_parameters' must be an object with rope_type"
+                    + " (per-layer-type RoPE parameters are not supported)");
+        double theta = v5Rope ? new Fields(ropeParams, source, "rope_parameters.").positiveDouble("rope_theta", 10000.0)
+                : f.positiveDouble("rope_theta", 10000.0);
         int defaultMaxPos = switch (modelType) {                 // HF's defaults per config class
             case "mistral" -> 4096 * 32;
             case "qwen2" -> 32768;
@@ -150,7 +158,8 @@ public record LlamaConfig(
                 throw new LoriException(source + ": torch_dtype '" + dtypeName + "' is not supported (float32, bfloat16, float16)");
         }
         boolean bias = modelType.equals("qwen2") || f.bool("attention_bias", false);
-        RopeScaling scaling = parseRopeScaling(n.get("rope_scaling"), source, maxPos);
+        RopeScaling scaling = v5Rope ? parseRopeScaling(ropeParams, source, "rope_parameters")
+                : parseRopeScaling(n.get("rope_scaling"), source, "rope_scaling");
         // HF's defaults: MistralConfig sliding_window 4096 (null = none); Qwen2Config use_sliding_window false,
         // sliding_window 4096 from layer max_window_layers 28 on; Llama has no window.
         int window = 0, windowFrom = 0;
@@ -165,23 +174,48 @@ public record LlamaConfig(
             if (windowFrom < 0) throw new LoriException(source + ": field 'max_window_layers' must be >= 0, got " + windowFrom);
         }
         if (window < 0) throw new LoriException(source + ": field 'sliding_window' must be a positive integer or null, got " + window);
+        // transformers 5 also writes layer_types, which then decides per layer (Qwen2 derives it from
+        // max_window_layers; the window itself still comes from sliding_window / use_sliding_window)
+        JsonNode types = n.get("layer_types");
+        if (types != null && !types.isNull() && window > 0) windowFrom = windowStartFromLayerTypes(types, layers, source);
         return new LlamaConfig(modelType, hidden, inter, layers, heads, kvHeads, headDim, vocab, eps, theta, scaling,
                 maxPos, tie, bos, eos, dtype, bias, window, windowFrom);
     }
 
-    private static RopeScaling parseRopeScaling(JsonNode r, String source, int maxPos) {
+    /**
+     * The first sliding layer of layer_types = ["full_attention"] * k + ["sliding_attention"] * (layers - k); other
+     * patterns (e.g. alternating) are refused, since lori4j applies the window to a suffix of the layers.
+     */
+    private static int windowStartFromLayerTypes(JsonNode types, int layers, String source) {
+        if (!types.isArray() || types.size() != layers)
+            throw new LoriException(source + ": field 'layer_types' must be a list of " + layers + " entries");
+        int first = layers;
+        for (int i = 0; i < layers; i++) {
+            String t = types.get(i).asText();
+            boolean sliding = t.equals("sliding_attention");
+            if (!sliding && !t.equals("full_attention"))
+                throw new LoriException(source + ": layer_types[" + i + "] is '" + t + "' (supported: full_attention, sliding_attention)");
+            if (sliding && first == layers) first = i;
+            if (!sliding && first < layers)
+                throw new LoriException(source + ": layer_types has full_attention at layer " + i + " after sliding_attention at layer "
+                        + first + "; only sliding windows on the last layers are supported");
+        }
+        return first;
+    }
+
+    private static RopeScaling parseRopeScaling(JsonNode r, String source, String field) {
         if (r == null || r.isNull()) return null;
-        if (!r.isObject()) throw new LoriException(source + ": field 'rope_scaling' must be an object or null");
-        Fields f = new Fields(r, source, "rope_scaling.");
+        if (!r.isObject()) throw new LoriException(source + ": field '" + field + "' must be an object or null");
+        Fields f = new Fields(r, source, field + ".");
         String type = f.string("rope_type", f.string("type", null));
-        if (type == null) throw new LoriException(source + ": field 'rope_scaling.rope_type' is missing");
+        if (type == null) throw new LoriException(source + ": field '" + field + ".rope_type' is missing");
         return switch (type) {
             case "default" -> null;
             case "linear" -> new RopeScaling("linear", f.positiveDouble("factor", null), 0, 0, 0);
             case "llama3" -> new RopeScaling("llama3", f.positiveDouble("factor", null),
                     f.positiveDouble("low_freq_factor", null), f.positiveDouble("high_freq_factor", null),
                     f.positiveInt("original_max_position_embeddings", null));
-            default -> throw new LoriException(source + ": rope_scaling type '" + type
+            default -> throw new LoriException(source + ": " + field + " type '" + type
                     + "' is not supported (supported: llama3, linear)");
         };
     }

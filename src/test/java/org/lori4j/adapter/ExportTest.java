@@ -86,6 +86,20 @@ class ExportTest {
     }
 
     @Test
+    void transformersV5ConfigGetsItsDtypeFieldUpdatedToo(@TempDir Path tmp) {
+        // saved by transformers 5 (config "dtype", rope_parameters) with a PEFT 0.21 adapter
+        Path hf = TestPaths.fixture("hf");
+        Path out = tmp.resolve("merged");
+        Export.export(hf.resolve("llama3_v5"), List.of(LoraAdapter.load(hf.resolve("peft_b"))), new double[]{1.0}, out,
+                DType.BF16, Export.parseSize("5GB"), x -> { });
+        JsonNode c = Json.read(out.resolve("config.json"));
+        assertEquals("bfloat16", c.get("dtype").asText());
+        assertEquals("bfloat16", c.get("torch_dtype").asText());
+        assertEquals(500000.0, c.get("rope_parameters").get("rope_theta").asDouble());
+        assertEquals(DType.BF16, LlamaConfig.load(out).torchDtype());
+    }
+
+    @Test
     void embeddingsFromTheAdapterGrowTheVocabulary(@TempDir Path tmp) {
         Path out = tmp.resolve("merged");
         LoraAdapter e = LoraAdapter.load(FIX.resolve("lora_embed"));

@@ -113,6 +113,42 @@ class LlamaConfigTest {
     }
 
     @Test
+    void transformersV5RopeParametersAndLayerTypes() throws Exception {
+        String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":4,\"num_attention_heads\":4,"
+                + "\"vocab_size\":10";
+        // rope_parameters carries theta and the scaling; it wins over legacy fields, as in transformers 5
+        LlamaConfig c = LlamaConfig.fromJson(json("{\"model_type\":\"llama\",\"rope_theta\":1.0," + base
+                + ",\"rope_parameters\":{\"rope_type\":\"llama3\",\"rope_theta\":500000.0,\"factor\":32.0,"
+                + "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}}"), "config.json");
+        assertEquals(500000.0, c.ropeTheta());
+        assertEquals(new LlamaConfig.RopeScaling("llama3", 32, 1, 4, 8192), c.ropeScaling());
+        LlamaConfig d = LlamaConfig.fromJson(json("{\"model_type\":\"llama\"," + base
+                + ",\"rope_parameters\":{\"rope_type\":\"default\"}}"), "config.json");
+        assertEquals(10000.0, d.ropeTheta());
+        assertNull(d.ropeScaling());
+        assertEquals("config.json: rope_parameters type 'yarn' is not supported (supported: llama3, linear)",
+                assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json("{\"model_type\":\"llama\"," + base
+                        + ",\"rope_parameters\":{\"rope_type\":\"yarn\",\"factor\":4.0}}"), "config.json")).getMessage());
+        assertEquals("config.json: field 'rope_parameters' must be an object with rope_type (per-layer-type RoPE parameters are not supported)",
+                assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json("{\"model_type\":\"llama\"," + base
+                        + ",\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"default\"}}}"), "config.json")).getMessage());
+        // layer_types decides which layers slide (a suffix of them); without a window it changes nothing
+        String qwen = "{\"model_type\":\"qwen2\",\"use_sliding_window\":true,\"sliding_window\":8,\"max_window_layers\":3," + base;
+        LlamaConfig q = LlamaConfig.fromJson(json(qwen + ",\"layer_types\":[\"full_attention\",\"sliding_attention\","
+                + "\"sliding_attention\",\"sliding_attention\"]}"), "config.json");
+        assertEquals(List.of(0, 8, 8, 8), List.of(q.window(0), q.window(1), q.window(2), q.window(3)));
+        assertEquals(q, LlamaConfig.fromJson(q.toJson(), "written"));
+        assertEquals(0, LlamaConfig.fromJson(json("{\"model_type\":\"qwen2\"," + base + ",\"layer_types\":[\"full_attention\","
+                + "\"sliding_attention\",\"sliding_attention\",\"sliding_attention\"]}"), "config.json").window(3));
+        assertEquals("config.json: layer_types has full_attention at layer 1 after sliding_attention at layer 0; only sliding"
+                        + " windows on the last layers are supported",
+                assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json(qwen + ",\"layer_types\":[\"sliding_attention\","
+                        + "\"full_attention\",\"sliding_attention\",\"full_attention\"]}"), "config.json")).getMessage());
+        assertEquals("config.json: field 'layer_types' must be a list of 4 entries",
+                assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json(qwen + ",\"layer_types\":[]}"), "config.json")).getMessage());
+    }
+
+    @Test
     void linearScalingAcceptsOldTypeKeyOthersAreRefused() throws Exception {
         String base = "\"model_type\":\"llama\",\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":1,"
                 + "\"num_attention_heads\":4,\"vocab_size\":10,";
