@@ -49,7 +49,7 @@ public final class Export {
 
     /** Files copied next to the weights (from the adapter folder carrying embeddings if it has them, else the model). */
     static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "tokenizer.model", "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt");
+            "tokenizer.model", "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja");
 
     /** One output tensor: name, dtype, shape and how to produce its values. */
     private record Spec(String name, DType dtype, long[] shape, Producer producer) {

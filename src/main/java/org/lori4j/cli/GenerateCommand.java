@@ -88,7 +88,7 @@ public final class GenerateCommand implements Runnable {
             int[] prompt;
             if (input.chat != null) {
                 ChatTemplate t = ChatTemplate.load(dir).orElseThrow(() ->
-                        new LoriException(dir.resolve("tokenizer_config.json") + ": no chat_template; use --prompt"));
+                        new LoriException(dir + ": no chat template (" + ChatTemplate.WHERE + "); use --prompt"));
                 text = t.render(List.of(new ChatTemplate.Message("user", input.chat)), true);
                 prompt = tok.encode(text, false);   // the template writes the special tokens itself
             } else {

@@ -74,7 +74,7 @@ public final class TemplateCommand implements Runnable {
         } else {
             Path dir = model.resolve();
             ChatTemplate t = ChatTemplate.load(dir).orElseThrow(() -> new LoriException(
-                    dir.resolve("tokenizer_config.json") + ": no chat_template"));
+                    dir + ": no chat template (" + ChatTemplate.WHERE + ")"));
             out.print(t.render(readMessages(mode.messages), addGenerationPrompt));
         }
         out.flush();

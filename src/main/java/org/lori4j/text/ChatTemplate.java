@@ -76,14 +76,27 @@ public final class ChatTemplate {
         jinjava.registerFilter(new ToJson());
     }
 
+    /** Where a folder's chat template is looked for, in transformers' order (the file wins, since transformers 4.47). */
+    public static final String WHERE = "chat_template.jinja or tokenizer_config.json's chat_template";
+
     /**
-     * The chat template of DIR/tokenizer_config.json, or empty when the file or its chat_template is absent.
-     * A list of named templates ({@code [{"name": ..., "template": ...}]}) yields the one named "default".
+     * The chat template of DIR: DIR/chat_template.jinja (what transformers 4.47+ saves, and prefers) or else the
+     * chat_template of DIR/tokenizer_config.json; empty when neither exists. A list of named templates
+     * ({@code [{"name": ..., "template": ...}]}) yields the one named "default". BOS/EOS come from
+     * tokenizer_config.json either way.
      */
     public static Optional<ChatTemplate> load(Path dir) {
         Path file = dir.resolve("tokenizer_config.json");
-        if (!Files.isRegularFile(file)) return Optional.empty();
-        JsonNode tc = Json.read(file);
+        Path jinja = dir.resolve("chat_template.jinja");
+        JsonNode tc = Files.isRegularFile(file) ? Json.read(file) : Json.MAPPER.createObjectNode();
+        if (Files.isRegularFile(jinja)) {
+            try {
+                return Optional.of(new ChatTemplate(Files.readString(jinja), tokenContent(tc.get("bos_token")),
+                        tokenContent(tc.get("eos_token"))));
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                throw new LoriException(jinja + ": cannot read: " + e.getMessage());
+            }
+        }
         JsonNode t = tc.get("chat_template");
         if (t == null || t.isNull()) return Optional.empty();
         String source;

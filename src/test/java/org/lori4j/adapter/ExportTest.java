@@ -100,6 +100,21 @@ class ExportTest {
     }
 
     @Test
+    void sideFilesIncludingChatTemplateJinjaAreCopied(@TempDir Path tmp) throws IOException {
+        Path model = tmp.resolve("model");
+        Files.createDirectories(model);
+        try (var s = Files.list(FIX.resolve("tiny"))) {
+            for (Path p : s.toList()) Files.copy(p, model.resolve(p.getFileName()));
+        }
+        Files.writeString(model.resolve("chat_template.jinja"), "{% for m in messages %}{{ m.content }}{% endfor %}");
+        Files.writeString(model.resolve("generation_config.json"), "{\"do_sample\": false}");
+        Path out = tmp.resolve("merged");
+        Export.export(model, ab(), new double[]{1.0, 0.5}, out, null, Export.parseSize("5GB"), x -> { });
+        assertEquals(Files.readString(model.resolve("chat_template.jinja")), Files.readString(out.resolve("chat_template.jinja")));
+        assertEquals("{\"do_sample\": false}", Files.readString(out.resolve("generation_config.json")));
+    }
+
+    @Test
     void embeddingsFromTheAdapterGrowTheVocabulary(@TempDir Path tmp) {
         Path out = tmp.resolve("merged");
         LoraAdapter e = LoraAdapter.load(FIX.resolve("lora_embed"));

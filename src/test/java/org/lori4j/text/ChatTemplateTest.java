@@ -67,6 +67,20 @@ class ChatTemplateTest {
     }
 
     @Test
+    void chatTemplateJinjaFileWinsOverTokenizerConfig(@TempDir Path tmp) throws IOException {
+        // transformers >= 4.47 saves the template as chat_template.jinja and prefers it to the inline one
+        Files.writeString(tmp.resolve("tokenizer_config.json"), """
+                {"bos_token": "<s>", "eos_token": {"content": "</s>"}, "chat_template": "INLINE"}""");
+        Files.writeString(tmp.resolve("chat_template.jinja"), "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}\n");
+        ChatTemplate t = ChatTemplate.load(tmp).orElseThrow();
+        // as Jinja2 (keep_trailing_newline=False), the file's final newline is not rendered
+        assertEquals("<s><user>hi</s>", t.render(List.of(new Message("user", "hi")), false));
+        // the file alone (no tokenizer_config.json): no BOS/EOS to fill in
+        Files.delete(tmp.resolve("tokenizer_config.json"));
+        assertEquals("<user>hi", ChatTemplate.load(tmp).orElseThrow().render(List.of(new Message("user", "hi")), false));
+    }
+
+    @Test
     void listOfNamedTemplatesPicksDefault(@TempDir Path tmp) throws IOException {
         Files.writeString(tmp.resolve("tokenizer_config.json"), """
                 {"bos_token": {"content": "<s>"}, "chat_template": [
