@@ -12,7 +12,17 @@ import org.lori4j.io.SafeTensorsFile;
 import org.lori4j.model.LlamaModel;
 import org.lori4j.tensor.Tensor;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.io.TempDir;
+import org.lori4j.io.Json;
+import org.lori4j.text.ChatTemplate;
+import org.lori4j.text.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.lori4j.model.LlamaModelTest.assertClose;
@@ -69,5 +79,31 @@ class HfWrittenFilesTest {
             active.add(LoraAdapter.load(FIX.resolve("peft_b")), 0.5);
             assertClose(ref.get("multi").toFloatArray(), model.logits(tokens), 1e-4, "peft_a + 0.5 peft_b");
         }
+    }
+
+    @Test
+    void transformersV5SavedTokenizerFolderGivesTransformersIdsAndChatPrompt(@TempDir Path tmp) throws IOException {
+        // transformers 5 saves the template as chat_template.jinja and a new-style tokenizer_config.json
+        // ("backend", "TokenizersBackend", no chat_template); its tokenizer.json is the shared one, re-serialised
+        Path v5 = FIX.resolve("llama3_tokenizer_v5");
+        for (String f : List.of("tokenizer_config.json", "chat_template.jinja")) Files.copy(v5.resolve(f), tmp.resolve(f));
+        Files.copy(TestPaths.shared().resolve("realdata/llama3-tokenizer/tokenizer.json"), tmp.resolve("tokenizer.json"));
+        JsonNode exp = Json.read(v5.resolve("expected.json"));
+        try (Tokenizer tok = Tokenizer.load(tmp)) {
+            for (int i = 0; i < exp.get("texts").size(); i++) {
+                String text = exp.get("texts").get(i).asText();
+                assertArrayEquals(ints(exp.get("ids_special").get(i)), tok.encode(text, true), text);
+                assertArrayEquals(ints(exp.get("ids_plain").get(i)), tok.encode(text, false), text);
+            }
+        }
+        List<ChatTemplate.Message> msgs = new ArrayList<>();
+        for (JsonNode m : exp.get("messages")) msgs.add(new ChatTemplate.Message(m.get("role").asText(), m.get("content").asText()));
+        assertEquals(exp.get("chat").asText(), ChatTemplate.load(tmp).orElseThrow().render(msgs, true));
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] v = new int[a.size()];
+        for (int i = 0; i < v.length; i++) v[i] = a.get(i).asInt();
+        return v;
     }
 }
