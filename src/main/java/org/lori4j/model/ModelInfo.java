@@ -43,6 +43,7 @@ public record ModelInfo(Path dir, LlamaConfig config, List<FileSize> files, int 
             config.checkShapes(store);
             List<FileSize> files = new ArrayList<>();
             for (Path f : store.files()) files.add(new FileSize(f.getFileName().toString(), size(f)));
+            files.sort(java.util.Comparator.comparing(FileSize::name)); // shards in order
             Map<DType, Long> byDtype = new EnumMap<>(DType.class);
             long params = 0;
             for (Tensor t : store.tensors().values()) {

@@ -61,6 +61,11 @@ class HfWrittenFilesTest {
         LlamaConfig q = LlamaConfig.load(FIX.resolve("qwen2_window"));
         assertEquals(10000.0, q.ropeTheta());
         assertNull(q.ropeScaling());
+        // lori info lists the five shards in order
+        var info = org.lori4j.model.ModelInfo.of(FIX.resolve("llama3_v5"));
+        assertEquals(List.of("model-00001-of-00005.safetensors", "model-00002-of-00005.safetensors", "model-00003-of-00005.safetensors",
+                "model-00004-of-00005.safetensors", "model-00005-of-00005.safetensors"),
+                info.files().stream().map(org.lori4j.model.ModelInfo.FileSize::name).toList());
     }
 
     @Test
