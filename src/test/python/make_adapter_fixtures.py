@@ -335,6 +335,51 @@ def merge(ads, weights, method, density=None, sign_method="total"):
     return Adapter(cfg, mods, torch.float32)
 
 
+def merge_svd(ads, weights, svd_rank=None, clamp=None):
+    """PEFT's svd combination: per module D = sum_i (w_i s_i) * get_delta_weight_i, get_delta_weight = s B A
+    (the scaling counts twice, as in PEFT), in f32; U, S, Vh = torch.linalg.svd(D); B' = U_k diag(S_k),
+    A' = Vh_k; then optionally both clamped to the clamp-quantile of their values. Two choices that torch leaves
+    open are fixed as lori4j fixes them: each component's sign makes the largest |entry| of its Vh row positive
+    (LAPACK's signs are arbitrary), and components with S ~ 0 (k above D's rank) are zero (LAPACK returns
+    arbitrary orthonormal vectors there; the product is the same)."""
+    ranks = [max_rank(a.cfg) for a in ads]
+    k = svd_rank or max(ranks)
+    first = ads[0].cfg
+    targets = []
+    for a in ads:
+        for t in a.cfg["target_modules"]:
+            if t not in targets:
+                targets.append(t)
+    cfg = dict(first, r=k, lora_alpha=k, target_modules=targets, rank_pattern={}, alpha_pattern={})
+    names = []
+    for a in ads:
+        for m in a.mods:
+            if m not in names:
+                names.append(m)
+    mods = {}
+    for name in names:
+        present = [(a, w) for a, w in zip(ads, weights) if name in a.mods]
+        deltas = [(a.stored()[name][1] @ a.stored()[name][0]) * scaling(a.cfg, name) for a, _ in present]
+        ws = torch.tensor([w * scaling(a.cfg, name) for a, w in present])
+        D = (torch.stack(deltas, 0) * ws.view(-1, 1, 1)).sum(0)
+        U, S, Vh = torch.linalg.svd(D, full_matrices=True)
+        U, S, Vh = U[:, :k].clone(), S[:k].clone(), Vh[:k, :].clone()
+        for c in range(k):
+            if S[c] <= S[0] * 1e-5:
+                U[:, c] = 0
+                Vh[c] = 0
+                continue
+            if Vh[c, Vh[c].abs().argmax()] < 0:
+                U[:, c] = -U[:, c]
+                Vh[c] = -Vh[c]
+        B, A = U @ torch.diag(S), Vh
+        if clamp is not None:
+            hi = torch.quantile(torch.cat([B.flatten(), A.flatten()]), clamp)
+            B, A = B.clamp(-hi, hi), A.clamp(-hi, hi)
+        mods[name] = (A.contiguous(), B.contiguous())
+    return Adapter(cfg, mods, torch.float32)
+
+
 # ---------------------------------------------------------------- masks (LoRI extract_mask semantics)
 
 def group_of(key, gran):
@@ -470,6 +515,16 @@ def main():
         merged.save("merge_" + case)
         spec[case] = {"adapters": [n for n, _ in members], "weights": [wt for _, wt in members], "method": method,
                       "density": density, "majority_sign_method": sm}
+    svd_cases = {
+        "svd": ([("lora_a", 1.0), ("lora_b", 0.5)], None, None),
+        "svd_rank": ([("lora_a", 0.7), ("lori_s", 0.6)], 6, None),
+        "svd_clamp": ([("lora_a", 1.0), ("lora_r8", -0.5)], None, 0.9),
+    }
+    for case, (members, rank, clamp) in svd_cases.items():
+        merged = merge_svd([ads[n] for n, _ in members], [wt for _, wt in members], rank, clamp)
+        merged.save("merge_" + case)
+        spec[case] = {"adapters": [n for n, _ in members], "weights": [wt for _, wt in members], "method": "svd",
+                      "density": None, "majority_sign_method": "total", "svd_rank": rank, "svd_clamp": clamp}
     with open(os.path.join(OUT, "merges.json"), "w") as f:
         json.dump(spec, f, indent=2)
 

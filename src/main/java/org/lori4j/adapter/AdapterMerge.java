@@ -23,21 +23,24 @@ import java.util.function.Consumer;
 public final class AdapterMerge {
     private AdapterMerge() {}
 
-    /** PEFT's combination types that work on A and B directly (no SVD). */
+    /** PEFT's combination types: on A and B directly, and svd (a truncated SVD of the weighted sum of deltas). */
     public enum Method {
-        CAT, LINEAR, TIES, DARE_LINEAR, DARE_TIES, MAGNITUDE_PRUNE;
+        CAT, LINEAR, TIES, DARE_LINEAR, DARE_TIES, MAGNITUDE_PRUNE, SVD;
 
         public static Method parse(String s) {
+            if (List.of("ties_svd", "dare_linear_svd", "dare_ties_svd", "magnitude_prune_svd").contains(s))
+                throw new LoriException("merge method '" + s + "' is not implemented: it prunes each full out x in delta"
+                        + " and needs a dense SVD of it; use svd, or " + s.substring(0, s.length() - 4) + " (on A and B)");
             try {
                 return valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new LoriException("unknown merge method '" + s + "' (cat, linear, ties, dare_linear, dare_ties, magnitude_prune)");
+                throw new LoriException("unknown merge method '" + s + "' (cat, linear, ties, dare_linear, dare_ties, magnitude_prune, svd)");
             }
         }
 
         public String peftName() { return name().toLowerCase(Locale.ROOT); }
 
-        boolean usesDensity() { return this != CAT && this != LINEAR; }
+        boolean usesDensity() { return this != CAT && this != LINEAR && this != SVD; }
     }
 
     /**
@@ -50,16 +53,25 @@ public final class AdapterMerge {
      * @param dareRescale        divide DARE survivors by density (PEFT 0.19+); PEFT 0.12-0.18 did not
      * @param rsloraFix          write use_rslora = false so that the merged scaling is 1 (PEFT keeps
      *                           rsLoRA and scales by sqrt(r'))
+     * @param svdRank            svd: rank of the result (null: the largest adapter rank, as PEFT)
+     * @param svdClamp           svd: clamp both factors to the q-quantile of their values (PEFT's svd_clamp), or null
      */
     public record Options(Method method, Double density, String majoritySignMethod, long seed, boolean dareRescale,
-                          boolean rsloraFix) {
+                          boolean rsloraFix, Integer svdRank, Double svdClamp) {
         public Options {
             if (majoritySignMethod == null) majoritySignMethod = "total";
             if (!majoritySignMethod.equals("total") && !majoritySignMethod.equals("frequency"))
                 throw new LoriException("majority sign method must be total or frequency, got " + majoritySignMethod);
+            if (svdRank != null && svdRank < 1) throw new LoriException("svd rank must be at least 1, got " + svdRank);
+            if (svdClamp != null && !(svdClamp >= 0 && svdClamp <= 1))
+                throw new LoriException("svd clamp must be a quantile within [0, 1], got " + svdClamp);
         }
 
-        public static Options of(Method m) { return new Options(m, null, "total", 0, true, false); }
+        public Options(Method method, Double density, String majoritySignMethod, long seed, boolean dareRescale, boolean rsloraFix) {
+            this(method, density, majoritySignMethod, seed, dareRescale, rsloraFix, null, null);
+        }
+
+        public static Options of(Method m) { return new Options(m, null, "total", 0, true, false, null, null); }
     }
 
     /** Merges the adapters with the given weights; warnings (e.g. the rsLoRA quirk) go to {@code warn}. */
@@ -80,6 +92,8 @@ public final class AdapterMerge {
         int newRank;
         if (method == Method.CAT) {
             newRank = Arrays.stream(ranks).sum();
+        } else if (method == Method.SVD) {
+            newRank = opt.svdRank != null ? opt.svdRank : Arrays.stream(ranks).max().orElseThrow();
         } else {
             for (int i = 1; i < ranks.length; i++)
                 if (ranks[i] != ranks[0])
@@ -143,8 +157,11 @@ public final class AdapterMerge {
                 ws.add(weights[i] * m.scaling());
             }
             LoraAdapter.Module m0 = mods.getFirst();
-            float[][] ab = method == Method.CAT ? cat(mods, weights, e.getValue(), adapters, newRank)
-                    : combine(name, mods, ws, method, opt, newRank);
+            float[][] ab = switch (method) {
+                case CAT -> cat(mods, weights, e.getValue(), adapters, newRank);
+                case SVD -> svd(mods, ws, newRank, opt.svdClamp);
+                default -> combine(name, mods, ws, method, opt, newRank);
+            };
             out.add(new LoraAdapter.Module(name, m0.layer(), m0.proj(), newRank, m0.in(), m0.out(), newRank, newScaling, ab[0], ab[1]));
         }
         // embeddings carried by adapters (resized vocabulary): the last one wins, as with PEFT's load_adapter
@@ -175,6 +192,34 @@ public final class AdapterMerge {
             for (int o = 0; o < outF; o++)
                 System.arraycopy(m.b(), o * m.r(), b, o * newRank + off, m.r());
             off += m.r();
+        }
+        return new float[][]{a, b};
+    }
+
+    /**
+     * svd: PEFT's _svd_generalized_task_arithmetic_weighted_adapter with task arithmetic. Each delta is
+     * get_delta_weight = s_i B_i A_i and is weighted by w_i s_i (PEFT multiplies by the scaling twice), so
+     * D = sum_i w_i s_i^2 B_i A_i; B' = U_k diag(S_k), A' = Vh_k of its SVD (see {@link LowRankSvd}), then
+     * optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
+     */
+    private static float[][] svd(List<LoraAdapter.Module> mods, List<Double> ws, int newRank, Double clamp) {
+        LoraAdapter.Module m0 = mods.getFirst();
+        double[] coef = new double[mods.size()];
+        int[] ranks = new int[mods.size()];
+        for (int i = 0; i < coef.length; i++) {
+            coef[i] = ws.get(i) * mods.get(i).scaling();
+            ranks[i] = mods.get(i).r();
+        }
+        LowRankSvd.Factors f = LowRankSvd.truncated(mods.stream().map(LoraAdapter.Module::b).toList(),
+                mods.stream().map(LoraAdapter.Module::a).toList(), ranks, coef, m0.out(), m0.in(), newRank);
+        float[] a = f.a(), b = f.b();
+        if (clamp != null) {
+            float[] all = new float[a.length + b.length];
+            System.arraycopy(b, 0, all, 0, b.length);
+            System.arraycopy(a, 0, all, b.length, a.length);
+            float hi = LowRankSvd.quantile(all, clamp), lo = -hi;
+            for (int i = 0; i < a.length; i++) a[i] = Math.min(Math.max(a[i], lo), hi);
+            for (int i = 0; i < b.length; i++) b[i] = Math.min(Math.max(b[i], lo), hi);
         }
         return new float[][]{a, b};
     }

@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = {"Merge adapters into one PEFT adapter with PEFT's add_weighted_adapter semantics.",
                 "cat: B'A' = sum w_i s_i B_i A_i exactly (r' = sum of ranks); linear/ties/dare_linear/dare_ties/",
-                "magnitude_prune combine A's and B's separately (equal ranks needed)."})
+                "magnitude_prune combine A's and B's separately (equal ranks needed);",
+                "svd: the best rank-r' approximation of sum w_i s_i^2 B_i A_i (PEFT's weighting)."})
 public final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -29,7 +30,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--adapter", required = true, paramLabel = "DIR[:W]", description = "adapter folder and weight (default 1); repeat for each adapter")
     List<String> adapters;
 
-    @Option(names = "--method", defaultValue = "cat", paramLabel = "M", description = "cat (default), linear, ties, dare_linear, dare_ties, magnitude_prune")
+    @Option(names = "--method", defaultValue = "cat", paramLabel = "M", description = "cat (default), linear, ties, dare_linear, dare_ties, magnitude_prune, svd")
     String method;
 
     @Option(names = "--density", paramLabel = "D", description = "fraction of entries kept by ties / dare_* / magnitude_prune")
@@ -47,6 +48,12 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--rslora-fix", description = "when the first adapter uses rsLoRA, write use_rslora=false so the merged scaling is 1 (PEFT would scale by sqrt(r'))")
     boolean rsloraFix;
 
+    @Option(names = "--svd-rank", paramLabel = "R", description = "svd: rank of the result (default: the largest adapter rank)")
+    Integer svdRank;
+
+    @Option(names = "--svd-clamp", paramLabel = "Q", description = "svd: clamp both factors to the Q-quantile of their values (PEFT's svd_clamp; default none)")
+    Double svdClamp;
+
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|bf16|f16", description = "dtype of the merged tensors (default f32)")
     String dtype;
 
@@ -57,7 +64,10 @@ public final class MergeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter pw = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.parse(method), density, majority, seed, !noRescale, rsloraFix);
+        AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.parse(method), density, majority, seed, !noRescale, rsloraFix,
+                svdRank, svdClamp);
+        if ((svdRank != null || svdClamp != null) && opt.method() != AdapterMerge.Method.SVD)
+            throw new LoriException("--svd-rank and --svd-clamp apply to --method svd only");
         DType d = parseDtype(dtype, false);
         AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
         List<LoraAdapter> ads = specs.adapters();

@@ -37,8 +37,12 @@ class AdapterMergeTest {
             AdapterMerge.Method m = AdapterMerge.Method.parse(c.get("method").asText());
             Double density = c.get("density").isNull() ? null : c.get("density").asDouble();
             List<String> warnings = new ArrayList<>();
+            Integer svdRank = c.path("svd_rank").isNumber() ? c.get("svd_rank").asInt() : null;
+            Double svdClamp = c.path("svd_clamp").isNumber() ? c.get("svd_clamp").asDouble() : null;
             LoraAdapter merged = AdapterMerge.merge(ads, w, new AdapterMerge.Options(m, density,
-                    c.get("majority_sign_method").asText(), 0, true, false), warnings::add);
+                    c.get("majority_sign_method").asText(), 0, true, false, svdRank, svdClamp), warnings::add);
+            // svd: torch's f32 LAPACK SVD against lori4j's double one, so agreement to f32 rounding of the factors
+            double tol = m == AdapterMerge.Method.SVD ? 2e-5 : 1e-6;
             LoraAdapter expected = ad("merge_" + e.getKey());
             AdapterConfig ec = expected.config(), mc = merged.config();
             assertEquals(ec.r(), mc.r(), e.getKey());
@@ -49,8 +53,8 @@ class AdapterMergeTest {
             assertEquals(expected.modules().keySet(), merged.modules().keySet(), e.getKey());
             for (LoraAdapter.Module em : expected.modules().values()) {
                 LoraAdapter.Module mm = merged.module(em.name());
-                assertClose(em.a(), mm.a(), 1e-6, e.getKey() + " " + em.keyA());
-                assertClose(em.b(), mm.b(), 1e-6, e.getKey() + " " + em.keyB());
+                assertClose(em.a(), mm.a(), tol, e.getKey() + " " + em.keyA());
+                assertClose(em.b(), mm.b(), tol, e.getKey() + " " + em.keyB());
                 assertEquals(1.0, mm.scaling());
             }
         }
@@ -110,6 +114,74 @@ class AdapterMergeTest {
         e = assertThrows(LoriException.class, () -> AdapterMerge.merge(List.of(ad("lora_a"), ad("lori_s")),
                 new double[]{1, 1}, AdapterMerge.Options.of(AdapterMerge.Method.TIES), x -> { }));
         assertTrue(e.getMessage().contains("--density"), e.getMessage());
+    }
+
+    @Test
+    void svdWithRankAtLeastTheDeltasRankReproducesPeftsWeightedSum() {
+        // lora_a (r 4) and lora_r8 (r 8, q/v only): rank <= 12, so a rank-12 SVD loses nothing and
+        // B'A' = sum_i w_i s_i^2 B_i A_i (PEFT weights each s_i-scaled delta by w_i s_i)
+        LoraAdapter a = ad("lora_a"), b = ad("lora_r8");
+        double[] w = {0.7, -1.1};
+        LoraAdapter m = AdapterMerge.merge(List.of(a, b), w,
+                new AdapterMerge.Options(AdapterMerge.Method.SVD, null, "total", 0, true, false, 12, null), x -> { });
+        assertEquals(12, m.config().r());
+        for (String name : List.of("model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj")) {
+            LoraAdapter.Module mm = m.module(name);
+            double[] expected = new double[mm.out() * mm.in()];
+            int idx = 0;
+            for (LoraAdapter ad : List.of(a, b)) {
+                LoraAdapter.Module x = ad.module(name);
+                double c = w[idx++];
+                if (x == null) continue;
+                c *= x.scaling() * x.scaling();
+                for (int o = 0; o < x.out(); o++)
+                    for (int i = 0; i < x.in(); i++) {
+                        double sum = 0;
+                        for (int r = 0; r < x.r(); r++) sum += (double) x.b()[o * x.r() + r] * x.a()[r * x.in() + i];
+                        expected[o * x.in() + i] += c * sum;
+                    }
+            }
+            double max = 0;
+            for (double v : expected) max = Math.max(max, Math.abs(v));
+            for (int o = 0; o < mm.out(); o++)
+                for (int i = 0; i < mm.in(); i++) {
+                    double got = 0;
+                    for (int r = 0; r < mm.r(); r++) got += (double) mm.b()[o * mm.r() + r] * mm.a()[r * mm.in() + i];
+                    assertEquals(expected[o * mm.in() + i], got, 1e-6 * max, name + " [" + o + ", " + i + "]");
+                }
+            // A's rows are orthonormal or zero (components beyond the rank)
+            for (int r1 = 0; r1 < mm.r(); r1++)
+                for (int r2 = r1; r2 < mm.r(); r2++) {
+                    double d = 0, n1 = 0;
+                    for (int i = 0; i < mm.in(); i++) {
+                        d += (double) mm.a()[r1 * mm.in() + i] * mm.a()[r2 * mm.in() + i];
+                        n1 += (double) mm.a()[r1 * mm.in() + i] * mm.a()[r1 * mm.in() + i];
+                    }
+                    assertEquals(r1 == r2 ? (n1 > 0.5 ? 1 : 0) : 0, d, 1e-6, name + " A rows " + r1 + "," + r2);
+                }
+        }
+        assertEquals("merge method 'ties_svd' is not implemented: it prunes each full out x in delta and needs a dense SVD"
+                + " of it; use svd, or ties (on A and B)",
+                assertThrows(LoriException.class, () -> AdapterMerge.Method.parse("ties_svd")).getMessage());
+        assertThrows(LoriException.class, () -> new AdapterMerge.Options(AdapterMerge.Method.SVD, null, "total", 0, true, false, 0, null));
+        assertThrows(LoriException.class, () -> new AdapterMerge.Options(AdapterMerge.Method.SVD, null, "total", 0, true, false, null, 1.5));
+    }
+
+    @Test
+    void lowRankSvdPiecesAgainstHandValues() {
+        // torch.quantile's linear interpolation: [1, 2, 3, 4] at 0.5 -> 2.5, at 0.9 -> position 2.7 -> 3.7
+        assertEquals(2.5f, LowRankSvd.quantile(new float[]{4, 1, 3, 2}, 0.5));
+        assertEquals(3.7f, LowRankSvd.quantile(new float[]{4, 1, 3, 2}, 0.9), 1e-6f);
+        // [[3, 0], [4, 5]]: singular values sqrt(45) and sqrt(5) (det 15, Frobenius^2 50)
+        double[][][] usv = LowRankSvd.jacobiSvd(new double[][]{{3, 0}, {4, 5}});
+        assertEquals(Math.sqrt(45), usv[1][0][0], 1e-12);
+        assertEquals(Math.sqrt(5), usv[1][0][1], 1e-12);
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                double v = 0;
+                for (int c = 0; c < 2; c++) v += usv[0][i][c] * usv[1][0][c] * usv[2][j][c];
+                assertEquals(new double[][]{{3, 0}, {4, 5}}[i][j], v, 1e-12);
+            }
     }
 
     @Test

@@ -111,6 +111,23 @@ class AdapterCommandsTest {
     }
 
     @Test
+    void mergeSvdWithRankAndClamp(@TempDir Path tmp) {
+        Path out = tmp.resolve("svd");
+        LoriCli.Result r = lori("merge", "--adapter", f("lora_a") + ":1.0", "--adapter", f("lora_r8") + ":-0.5", "--method", "svd",
+                "--svd-clamp", "0.9", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("merged 2 adapters with svd: r = 8, lora_alpha = 8"), r.out());
+        LoraAdapter got = LoraAdapter.load(out), exp = LoraAdapter.load(FIX.resolve("merge_svd_clamp"));
+        for (LoraAdapter.Module m : exp.modules().values()) assertArrayEquals(m.b(), got.module(m.name()).b(), 1e-4f);
+        r = lori("merge", "--adapter", f("lora_a"), "--adapter", f("lora_b"), "--svd-rank", "4", "--out", tmp.resolve("bad").toString());
+        assertEquals(2, r.code());
+        assertEquals("error: --svd-rank and --svd-clamp apply to --method svd only", r.err().strip());
+        r = lori("merge", "--adapter", f("lora_a"), "--adapter", f("lora_b"), "--method", "dare_ties_svd", "--out", tmp.resolve("bad").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("'dare_ties_svd' is not implemented"), r.err());
+    }
+
+    @Test
     void exportRefusesAnAdapterForAnotherShape(@TempDir Path tmp) throws IOException {
         Path other = tmp.resolve("other");
         Files.createDirectories(other);
