@@ -205,11 +205,16 @@ public record AdapterConfig(
             throw new LoriException(where + ": bias \"" + bias + "\" is not supported (only \"none\")");
         if (j.path("lora_bias").asBoolean(false))
             throw new LoriException(where + ": lora_bias is true: LoRA bias terms are not supported");
-        for (String unsupported : List.of("layer_replication", "trainable_token_indices", "target_parameters")) {
+        // fields that change what the adapter computes (PEFT marks the variants is_lora_variant); VeLoRA only
+        // changes the backward pass, and the initialisation configs (loftq, eva, corda, lora_ga) only training
+        for (String unsupported : List.of("layer_replication", "trainable_token_indices", "target_parameters",
+                "alora_invocation_tokens", "arrow_config", "kasa_config", "monteclora_config", "use_bdlora")) {
             JsonNode v = j.get(unsupported);
-            if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty()))
+            if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty()) && !(v.isBoolean() && !v.asBoolean()))
                 throw new LoriException(where + ": " + unsupported + " is set: not supported");
         }
+        if (j.path("use_qalora").asBoolean(false))
+            throw new LoriException(where + ": use_qalora is true: QA-LoRA adapters are not supported");
         JsonNode rNode = j.get("r");
         int r = rNode == null || rNode.isNull() ? 8 : rNode.asInt();
         if (rNode != null && !rNode.isNull() && (!rNode.isNumber() || rNode.asDouble() != r))

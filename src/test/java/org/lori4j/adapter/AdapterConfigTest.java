@@ -93,6 +93,15 @@ class AdapterConfigTest {
         assertTrue(assertThrows(LoriException.class, () -> parse("{\"peft_type\":\"IA3\",\"target_modules\":[\"q_proj\"]}"))
                 .getMessage().contains("IA3"));
         assertThrows(LoriException.class, () -> parse("{\"r\":0,\"target_modules\":[\"q_proj\"]}"));
+        // PEFT's newer variants that change the forward are refused; their null/false defaults (PEFT 0.21 writes them all) are not
+        assertEquals("adapter_config.json: alora_invocation_tokens is set: not supported", assertThrows(LoriException.class,
+                () -> parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"alora_invocation_tokens\":[5, 6]}")).getMessage());
+        assertTrue(assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"kasa_config\":{\"x\":1}}"))
+                .getMessage().contains("kasa_config"));
+        assertTrue(assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"use_qalora\":true}"))
+                .getMessage().contains("QA-LoRA"));
+        assertEquals(4, parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"alora_invocation_tokens\":null,\"use_bdlora\":null,"
+                + "\"arrow_config\":null,\"kasa_config\":null,\"monteclora_config\":null,\"use_qalora\":false,\"velora_config\":null}").r());
         assertEquals(List.of("q_proj", "v_proj"), parse("{\"r\":4}").targetModules(), "PEFT's default for Llama");
         assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":\"(unclosed\"}"));
         assertThrows(LoriException.class, () -> parse("{\"r\":4,\"target_modules\":[\"q_proj\"],\"rank_pattern\":{\"q_proj\":-1}}"));
