@@ -336,8 +336,9 @@ def merge(ads, weights, method, density=None, sign_method="total"):
 
 
 def merge_svd(ads, weights, svd_rank=None, clamp=None):
-    """PEFT's svd combination: per module D = sum_i (w_i s_i) * get_delta_weight_i, get_delta_weight = s B A
-    (the scaling counts twice, as in PEFT), in f32; U, S, Vh = torch.linalg.svd(D); B' = U_k diag(S_k),
+    """PEFT's svd combination as PEFT 0.21.0 computes it (checked against it: the August 2026 source read here,
+    0.20.1.dev0, weighted each scaled delta by w_i s_i, i.e. s_i twice, which 0.21.0 does not): per module
+    D = sum_i w_i * get_delta_weight_i, get_delta_weight = s B A, in f32; U, S, Vh = torch.linalg.svd(D); B' = U_k diag(S_k),
     A' = Vh_k; then optionally both clamped to the clamp-quantile of their values. Two choices that torch leaves
     open are fixed as lori4j fixes them: each component's sign makes the largest |entry| of its Vh row positive
     (LAPACK's signs are arbitrary), and components with S ~ 0 (k above D's rank) are zero (LAPACK returns
@@ -360,7 +361,7 @@ def merge_svd(ads, weights, svd_rank=None, clamp=None):
     for name in names:
         present = [(a, w) for a, w in zip(ads, weights) if name in a.mods]
         deltas = [(a.stored()[name][1] @ a.stored()[name][0]) * scaling(a.cfg, name) for a, _ in present]
-        ws = torch.tensor([w * scaling(a.cfg, name) for a, w in present])
+        ws = torch.tensor([w for a, w in present])
         D = (torch.stack(deltas, 0) * ws.view(-1, 1, 1)).sum(0)
         U, S, Vh = torch.linalg.svd(D, full_matrices=True)
         U, S, Vh = U[:, :k].clone(), S[:k].clone(), Vh[:k, :].clone()

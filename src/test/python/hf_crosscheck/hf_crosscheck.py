@@ -131,13 +131,42 @@ def compare_tensors(got, exp, rel):
     return worst <= rel * max(mx, 1e-30), f"{len(exp)} tensors, worst {worst_k.split('model.')[-1]}: max|diff| {worst:.3g} of max {mx:.3g}"
 
 
-def peft_merge(adapters, method, density, sign, base_path):
+def compare_svd(got, exp, clamped):
+    """svd merges: B'A' per module (sign-free), and the factors after giving PEFT's the fixture's sign rule
+    (largest |entry| of each A row positive; rows with S ~ 0 zeroed). With a clamp, PEFT's quantile sees LAPACK's
+    signs, so only the products are reported there, loosely."""
+    worst_p, worst_f, n = 0.0, 0.0, 0
+    for k in exp:
+        if not k.endswith("lora_A.weight"):
+            continue
+        kb = k.replace("lora_A", "lora_B")
+        A, B, EA, EB = got[k].double(), got[kb].double(), exp[k].double(), exp[kb].double()
+        P, EP = B @ A, EB @ EA
+        worst_p = max(worst_p, ((P - EP).abs().max() / EP.abs().max().clamp(min=1e-30)).item())
+        if not clamped:
+            A, B = A.clone(), B.clone()
+            for c in range(A.shape[0]):
+                if EA[c].abs().max() == 0:
+                    A[c] = 0
+                    B[:, c] = 0
+                elif A[c, A[c].abs().argmax()] < 0:
+                    A[c], B[:, c] = -A[c], -B[:, c]
+            worst_f = max(worst_f, ((A - EA).abs().max() / EA.abs().max()).item(), ((B - EB).abs().max() / EB.abs().max()).item())
+        n += 1
+    ok = worst_p < (5e-2 if clamped else 1e-4) and worst_f < 1e-3
+    return ok, f"{n} modules: B'A' max relative diff {worst_p:.3g}" + ("" if clamped else f", sign-normalised factors {worst_f:.3g}")
+
+
+def peft_merge(adapters, method, density, sign, base_path, svd_rank=None, svd_clamp=None):
     model, names = peft_with(base_path, [(d, 1.0) for d, _ in adapters])
     kw = {}
     if density is not None:
         kw["density"] = density
     if method in ("ties", "dare_ties"):
         kw["majority_sign_method"] = sign
+    if method == "svd":
+        kw["svd_rank"] = svd_rank
+        kw["svd_clamp"] = svd_clamp
     model.add_weighted_adapter(names, [w for _, w in adapters], "merged", combination_type=method, **kw)
     return model, merged_state(model, "merged"), model.peft_config["merged"]
 
@@ -192,8 +221,13 @@ if os.path.isdir(AD):
         @check(f"A fixture merge_{case}: PEFT add_weighted_adapter = committed tensors")
         def _(case=case, spec=spec):
             ads = [(os.path.join(AD, n), w) for n, w in zip(spec["adapters"], spec["weights"])]
-            _, got, cfg = peft_merge(ads, spec["method"], spec["density"], spec["majority_sign_method"], TINY)
-            ok, det = compare_tensors(got, st_adapter(os.path.join(AD, "merge_" + case)), 1e-5)
+            _, got, cfg = peft_merge(ads, spec["method"], spec["density"], spec["majority_sign_method"], TINY,
+                                     spec.get("svd_rank"), spec.get("svd_clamp"))
+            want_t = st_adapter(os.path.join(AD, "merge_" + case))
+            if spec["method"] == "svd":
+                ok, det = compare_svd(got, want_t, spec.get("svd_clamp") is not None)
+            else:
+                ok, det = compare_tensors(got, want_t, 1e-5)
             want = json.load(open(os.path.join(AD, "merge_" + case, "adapter_config.json")))
             cfg_ok = cfg.r == want["r"] and cfg.lora_alpha == want["lora_alpha"] and bool(cfg.use_rslora) == bool(want.get("use_rslora"))
             return ok and cfg_ok, det + f"; config r {cfg.r}/{want['r']} alpha {cfg.lora_alpha}/{want['lora_alpha']}"
@@ -336,6 +370,16 @@ if os.path.isdir(BASE):
                 lok, ldet = close(logits_of(model, ids), LL["merge_" + case], 1e-5)
                 ok, det = ok and lok, det + "; logits " + ldet
             return ok and cfg_ok, det
+
+    for case, ads, rank in [("svd", [(D, 1.0), (LORA, 0.5)], None), ("svd_rank", [(D, 0.7), (S, -0.4)], 5)]:
+        @check(f"B lori merge {case}: B'A' and sign-normalised factors = PEFT add_weighted_adapter(svd)")
+        def _(case=case, ads=ads, rank=rank):
+            _, got, cfg = peft_merge(ads, "svd", None, "total", BASE, rank, None)
+            mine = os.path.join(X, "merges", case)
+            ok, det = compare_svd(got, st_adapter(mine), False)
+            want = json.load(open(os.path.join(mine, "adapter_config.json")))
+            cfg_ok = cfg.r == want["r"] and cfg.lora_alpha == want["lora_alpha"]
+            return ok and cfg_ok, det + f"; config r {cfg.r}/{want['r']} alpha {cfg.lora_alpha}/{want['lora_alpha']}"
 
     if LORI_PY:
         for gran in LORI_FUNCS:

@@ -197,17 +197,16 @@ public final class AdapterMerge {
     }
 
     /**
-     * svd: PEFT's _svd_generalized_task_arithmetic_weighted_adapter with task arithmetic. Each delta is
-     * get_delta_weight = s_i B_i A_i and is weighted by w_i s_i (PEFT multiplies by the scaling twice), so
-     * D = sum_i w_i s_i^2 B_i A_i; B' = U_k diag(S_k), A' = Vh_k of its SVD (see {@link LowRankSvd}), then
-     * optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
+     * svd: PEFT's _svd_generalized_task_arithmetic_weighted_adapter with task arithmetic, as PEFT 0.21.0 computes it
+     * (checked): D = sum_i w_i s_i B_i A_i, the product cat gives exactly; B' = U_k diag(S_k), A' = Vh_k of its SVD
+     * (see {@link LowRankSvd}), then optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
      */
     private static float[][] svd(List<LoraAdapter.Module> mods, List<Double> ws, int newRank, Double clamp) {
         LoraAdapter.Module m0 = mods.getFirst();
         double[] coef = new double[mods.size()];
         int[] ranks = new int[mods.size()];
         for (int i = 0; i < coef.length; i++) {
-            coef[i] = ws.get(i) * mods.get(i).scaling();
+            coef[i] = ws.get(i);
             ranks[i] = mods.get(i).r();
         }
         LowRankSvd.Factors f = LowRankSvd.truncated(mods.stream().map(LoraAdapter.Module::b).toList(),

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
         description = {"Merge adapters into one PEFT adapter with PEFT's add_weighted_adapter semantics.",
                 "cat: B'A' = sum w_i s_i B_i A_i exactly (r' = sum of ranks); linear/ties/dare_linear/dare_ties/",
                 "magnitude_prune combine A's and B's separately (equal ranks needed);",
-                "svd: the best rank-r' approximation of sum w_i s_i^2 B_i A_i (PEFT's weighting)."})
+                "svd: the best rank-r' approximation of sum w_i s_i B_i A_i."})
 public final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
