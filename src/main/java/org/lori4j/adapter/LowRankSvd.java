@@ -18,7 +18,7 @@ final class LowRankSvd {
     private LowRankSvd() {}
 
     /** The top-k factors: {@code b} [out, k] = U_k diag(S_k) and {@code a} [k, in] = Vh_k, with S in descending order. */
-    record Factors(float[] b, float[] a, double[] singularValues) {}
+    record Factors(float[] b, float[] a) {}
 
     /**
      * Top-k SVD of sum_i coef[i] B_i A_i. Components beyond D's rank (k larger than it) have S = 0 and zero rows of A
@@ -53,12 +53,10 @@ final class LowRankSvd {
         double[] sv = usv[1][0];
         int kk = Math.min(k, rTotal);
         float[] bOut = new float[out * k], aOut = new float[k * in];
-        double[] svals = new double[k];
         double[] left = new double[out], right = new double[in];
         double tiny = sv.length == 0 ? 0 : sv[0] * 1e-12;
         for (int c = 0; c < kk; c++) {
-            svals[c] = sv[c];
-            if (!(sv[c] > tiny)) { svals[c] = sv[c] > 0 ? sv[c] : 0; continue; } // numerically zero: leave zeros
+            if (!(sv[c] > tiny)) continue; // numerically zero: the component stays zero
             Arrays.fill(left, 0);
             Arrays.fill(right, 0);
             for (int l = 0; l < rTotal; l++) {
@@ -72,7 +70,7 @@ final class LowRankSvd {
             for (int o = 0; o < out; o++) bOut[o * k + c] = (float) (sign * sv[c] * left[o]);
             for (int i = 0; i < in; i++) aOut[c * in + i] = (float) (sign * right[i]);
         }
-        return new Factors(bOut, aOut, svals);
+        return new Factors(bOut, aOut);
     }
 
     private static void axpy(double a, double[] x, double[] y) {
