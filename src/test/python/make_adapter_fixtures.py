@@ -290,9 +290,9 @@ def combine(tensors, weights, method, density, sign_method):
     return mixed / torch.clamp(m.sum(0), min=1.0)
 
 
-def merge(ads, weights, method, density=None, sign_method="total"):
-    ranks = [max_rank(a.cfg) for a in ads]
-    new_r = sum(ranks) if method == "cat" else ranks[0]
+def merged_config_and_modules(ads, new_r):
+    """add_weighted_adapter's config (the first adapter's, r = alpha = new_r, targets united, no patterns) and the
+    union of the adapters' module names in order."""
     first = ads[0].cfg
     if isinstance(first["target_modules"], str):
         targets = "|".join(f"({a.cfg['target_modules']})" for a in ads)
@@ -308,6 +308,13 @@ def merge(ads, weights, method, density=None, sign_method="total"):
         for m in a.mods:
             if m not in names:
                 names.append(m)
+    return cfg, names
+
+
+def merge(ads, weights, method, density=None, sign_method="total"):
+    ranks = [max_rank(a.cfg) for a in ads]
+    new_r = sum(ranks) if method == "cat" else ranks[0]
+    cfg, names = merged_config_and_modules(ads, new_r)
     mods = {}
     for name in names:
         present = [(a, w) for a, w in zip(ads, weights) if name in a.mods]
@@ -343,20 +350,8 @@ def merge_svd(ads, weights, svd_rank=None, clamp=None):
     open are fixed as lori4j fixes them: each component's sign makes the largest |entry| of its Vh row positive
     (LAPACK's signs are arbitrary), and components with S ~ 0 (k above D's rank) are zero (LAPACK returns
     arbitrary orthonormal vectors there; the product is the same)."""
-    ranks = [max_rank(a.cfg) for a in ads]
-    k = svd_rank or max(ranks)
-    first = ads[0].cfg
-    targets = []
-    for a in ads:
-        for t in a.cfg["target_modules"]:
-            if t not in targets:
-                targets.append(t)
-    cfg = dict(first, r=k, lora_alpha=k, target_modules=targets, rank_pattern={}, alpha_pattern={})
-    names = []
-    for a in ads:
-        for m in a.mods:
-            if m not in names:
-                names.append(m)
+    k = svd_rank or max(max_rank(a.cfg) for a in ads)
+    cfg, names = merged_config_and_modules(ads, k)
     mods = {}
     for name in names:
         present = [(a, w) for a, w in zip(ads, weights) if name in a.mods]
