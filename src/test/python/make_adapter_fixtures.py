@@ -342,10 +342,11 @@ def merge(ads, weights, method, density=None, sign_method="total"):
     return Adapter(cfg, mods, torch.float32)
 
 
-def merge_svd(ads, weights, svd_rank=None, clamp=None):
+def merge_svd(ads, weights, svd_rank=None, clamp=None, method="svd", density=None, sign_method="total"):
     """PEFT's svd combination as PEFT 0.21.0 computes it (checked against it: the August 2026 source read here,
     0.20.1.dev0, weighted each scaled delta by w_i s_i, i.e. s_i twice, which 0.21.0 does not): per module
-    D = sum_i w_i * get_delta_weight_i, get_delta_weight = s B A, in f32; U, S, Vh = torch.linalg.svd(D); B' = U_k diag(S_k),
+    D = sum_i w_i * get_delta_weight_i, get_delta_weight = s B A, in f32 (ties_svd / magnitude_prune_svd: D = the
+    merge_utils function of the deltas with weights w_i); U, S, Vh = torch.linalg.svd(D); B' = U_k diag(S_k),
     A' = Vh_k; then optionally both clamped to the clamp-quantile of their values. Two choices that torch leaves
     open are fixed as lori4j fixes them: each component's sign makes the largest |entry| of its Vh row positive
     (LAPACK's signs are arbitrary), and components with S ~ 0 (k above D's rank) are zero (LAPACK returns
@@ -357,7 +358,10 @@ def merge_svd(ads, weights, svd_rank=None, clamp=None):
         present = [(a, w) for a, w in zip(ads, weights) if name in a.mods]
         deltas = [(a.stored()[name][1] @ a.stored()[name][0]) * scaling(a.cfg, name) for a, _ in present]
         ws = torch.tensor([w for a, w in present])
-        D = (torch.stack(deltas, 0) * ws.view(-1, 1, 1)).sum(0)
+        if method == "svd":
+            D = (torch.stack(deltas, 0) * ws.view(-1, 1, 1)).sum(0)
+        else:
+            D = combine(deltas, ws, method[:-len("_svd")], density, sign_method)
         U, S, Vh = torch.linalg.svd(D, full_matrices=True)
         U, S, Vh = U[:, :k].clone(), S[:k].clone(), Vh[:k, :].clone()
         for c in range(k):
@@ -521,6 +525,16 @@ def main():
         merged.save("merge_" + case)
         spec[case] = {"adapters": [n for n, _ in members], "weights": [wt for _, wt in members], "method": "svd",
                       "density": None, "majority_sign_method": "total", "svd_rank": rank, "svd_clamp": clamp}
+    pruned_svd_cases = {  # adapters with different scalings (2, rsLoRA 8, 2) so that the sign election sees them
+        "ties_svd": ([("lora_a", 1.0), ("lora_b", 0.5)], "ties_svd", 0.4, "total", None),
+        "ties_svd_frequency": ([("lora_a", 1.0), ("lori_s", 0.8), ("lora_a", -0.3)], "ties_svd", 0.7, "frequency", 3),
+        "magnitude_prune_svd": ([("lora_a", 1.0), ("lora_r8", -0.5)], "magnitude_prune_svd", 0.3, "total", None),
+    }
+    for case, (members, method, density, sm, rank) in pruned_svd_cases.items():
+        merged = merge_svd([ads[n] for n, _ in members], [wt for _, wt in members], rank, None, method, density, sm)
+        merged.save("merge_" + case)
+        spec[case] = {"adapters": [n for n, _ in members], "weights": [wt for _, wt in members], "method": method,
+                      "density": density, "majority_sign_method": sm, "svd_rank": rank, "svd_clamp": None}
     with open(os.path.join(OUT, "merges.json"), "w") as f:
         json.dump(spec, f, indent=2)
 

@@ -23,24 +23,41 @@ import java.util.function.Consumer;
 public final class AdapterMerge {
     private AdapterMerge() {}
 
-    /** PEFT's combination types: on A and B directly, and svd (a truncated SVD of the weighted sum of deltas). */
+    /**
+     * PEFT's combination types: on A and B directly (cat, linear, ties, dare_*, magnitude_prune), and on the full
+     * deltas followed by a truncated SVD (svd = task arithmetic, and the *_svd forms of the pruning methods).
+     */
     public enum Method {
-        CAT, LINEAR, TIES, DARE_LINEAR, DARE_TIES, MAGNITUDE_PRUNE, SVD;
+        CAT, LINEAR, TIES, DARE_LINEAR, DARE_TIES, MAGNITUDE_PRUNE,
+        SVD, TIES_SVD, DARE_LINEAR_SVD, DARE_TIES_SVD, MAGNITUDE_PRUNE_SVD;
 
         public static Method parse(String s) {
-            if (List.of("ties_svd", "dare_linear_svd", "dare_ties_svd", "magnitude_prune_svd").contains(s))
-                throw new LoriException("merge method '" + s + "' is not implemented: it prunes each full out x in delta"
-                        + " and needs a dense SVD of it; use svd, or " + s.substring(0, s.length() - 4) + " (on A and B)");
             try {
                 return valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new LoriException("unknown merge method '" + s + "' (cat, linear, ties, dare_linear, dare_ties, magnitude_prune, svd)");
+                throw new LoriException("unknown merge method '" + s + "' (cat, linear, ties, dare_linear, dare_ties, magnitude_prune,"
+                        + " svd, ties_svd, dare_linear_svd, dare_ties_svd, magnitude_prune_svd)");
             }
         }
 
         public String peftName() { return name().toLowerCase(Locale.ROOT); }
 
         boolean usesDensity() { return this != CAT && this != LINEAR && this != SVD; }
+
+        /** Whether the result is a truncated SVD of the combined full deltas. */
+        public boolean isSvd() { return name().endsWith("SVD"); }
+
+        /** The method applied to the full deltas before the SVD (LINEAR for svd's task arithmetic). */
+        Method pruning() {
+            return switch (this) {
+                case SVD -> LINEAR;
+                case TIES_SVD -> TIES;
+                case DARE_LINEAR_SVD -> DARE_LINEAR;
+                case DARE_TIES_SVD -> DARE_TIES;
+                case MAGNITUDE_PRUNE_SVD -> MAGNITUDE_PRUNE;
+                default -> this;
+            };
+        }
     }
 
     /**
@@ -92,7 +109,7 @@ public final class AdapterMerge {
         int newRank;
         if (method == Method.CAT) {
             newRank = Arrays.stream(ranks).sum();
-        } else if (method == Method.SVD) {
+        } else if (method.isSvd()) {
             newRank = opt.svdRank != null ? opt.svdRank : Arrays.stream(ranks).max().orElseThrow();
         } else {
             for (int i = 1; i < ranks.length; i++)
@@ -157,11 +174,11 @@ public final class AdapterMerge {
                 ws.add(weights[i] * m.scaling());
             }
             LoraAdapter.Module m0 = mods.getFirst();
-            float[][] ab = switch (method) {
-                case CAT -> cat(mods, weights, e.getValue(), adapters, newRank);
-                case SVD -> svd(mods, ws, newRank, opt.svdClamp);
-                default -> combine(name, mods, ws, method, opt, newRank);
-            };
+            List<Double> wsRaw = new ArrayList<>();
+            for (int i : e.getValue()) wsRaw.add(weights[i]);
+            float[][] ab = method == Method.CAT ? cat(mods, weights, e.getValue(), adapters, newRank)
+                    : method.isSvd() ? svd(name, mods, wsRaw, method, opt, newRank)
+                    : combine(name, mods, ws, method, opt, newRank);
             out.add(new LoraAdapter.Module(name, m0.layer(), m0.proj(), newRank, m0.in(), m0.out(), newRank, newScaling, ab[0], ab[1]));
         }
         // embeddings carried by adapters (resized vocabulary): the last one wins, as with PEFT's load_adapter
@@ -197,30 +214,53 @@ public final class AdapterMerge {
     }
 
     /**
-     * svd: PEFT's _svd_generalized_task_arithmetic_weighted_adapter with task arithmetic, as PEFT 0.21.0 computes it
-     * (checked): D = sum_i w_i s_i B_i A_i, the product cat gives exactly; B' = U_k diag(S_k), A' = Vh_k of its SVD
-     * (see {@link LowRankSvd}), then optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
+     * The svd family: PEFT's _svd_generalized_task_arithmetic_weighted_adapter as PEFT 0.21.0 computes it (checked;
+     * PEFT PR #3111): the deltas get_delta_weight_i = s_i B_i A_i (f32) are combined with the weights w_i by the
+     * method's merge_utils function (task arithmetic for svd: D = sum_i w_i s_i B_i A_i, the product cat gives
+     * exactly), and B' = U_k diag(S_k), A' = Vh_k of D's SVD (see {@link TruncatedSvd}; for svd itself without
+     * forming D), then optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
      */
-    private static float[][] svd(List<LoraAdapter.Module> mods, List<Double> ws, int newRank, Double clamp) {
+    private static float[][] svd(String name, List<LoraAdapter.Module> mods, List<Double> ws, Method method, Options opt, int newRank) {
         LoraAdapter.Module m0 = mods.getFirst();
-        double[] coef = new double[mods.size()];
-        int[] ranks = new int[mods.size()];
-        for (int i = 0; i < coef.length; i++) {
-            coef[i] = ws.get(i);
-            ranks[i] = mods.get(i).r();
+        int n = mods.size(), out = m0.out(), in = m0.in();
+        TruncatedSvd.Factors f;
+        if (method == Method.SVD) {
+            double[] coef = new double[n];
+            int[] ranks = new int[n];
+            for (int i = 0; i < n; i++) {
+                coef[i] = ws.get(i) * mods.get(i).scaling();
+                ranks[i] = mods.get(i).r();
+            }
+            f = TruncatedSvd.ofSum(mods.stream().map(LoraAdapter.Module::b).toList(),
+                    mods.stream().map(LoraAdapter.Module::a).toList(), ranks, coef, out, in, newRank);
+        } else {
+            List<float[]> deltas = new ArrayList<>(n);
+            float[] w = new float[n];
+            for (int i = 0; i < n; i++) {
+                deltas.add(delta(mods.get(i)));
+                w[i] = (float) (double) ws.get(i);
+            }
+            float[] d = combineTensors(deltas, w, method.pruning(), opt, name + ".delta");
+            f = TruncatedSvd.ofDense(d, out, in, newRank);
         }
-        LowRankSvd.Factors f = LowRankSvd.truncated(mods.stream().map(LoraAdapter.Module::b).toList(),
-                mods.stream().map(LoraAdapter.Module::a).toList(), ranks, coef, m0.out(), m0.in(), newRank);
         float[] a = f.a(), b = f.b();
+        Double clamp = opt.svdClamp;
         if (clamp != null) {
             float[] all = new float[a.length + b.length];
             System.arraycopy(b, 0, all, 0, b.length);
             System.arraycopy(a, 0, all, b.length, a.length);
-            float hi = LowRankSvd.quantile(all, clamp), lo = -hi;
+            float hi = TruncatedSvd.quantile(all, clamp), lo = -hi;
             for (int i = 0; i < a.length; i++) a[i] = Math.min(Math.max(a[i], lo), hi);
             for (int i = 0; i < b.length; i++) b[i] = Math.min(Math.max(b[i], lo), hi);
         }
         return new float[][]{a, b};
+    }
+
+    /** PEFT's get_delta_weight: s (B A) in f32, [out, in] (torch rounds B A before scaling: at most an ulp apart). */
+    private static float[] delta(LoraAdapter.Module m) {
+        float[] d = new float[m.out() * m.in()];
+        org.lori4j.tensor.MatMul.gemm(d, m.b(), m.a(), m.out(), m.r(), m.in(), false, false, (float) m.scaling(), false);
+        return d;
     }
 
     /** linear / ties / dare / magnitude_prune on A and on B separately. */

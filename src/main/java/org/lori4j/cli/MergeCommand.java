@@ -22,7 +22,8 @@ import java.util.concurrent.Callable;
         description = {"Merge adapters into one PEFT adapter with PEFT's add_weighted_adapter semantics.",
                 "cat: B'A' = sum w_i s_i B_i A_i exactly (r' = sum of ranks); linear/ties/dare_linear/dare_ties/",
                 "magnitude_prune combine A's and B's separately (equal ranks needed);",
-                "svd: the best rank-r' approximation of sum w_i s_i B_i A_i."})
+                "svd: the best rank-r' approximation of sum w_i s_i B_i A_i; ties_svd, magnitude_prune_svd, dare_*_svd:",
+                "of the pruned combination of the full deltas."})
 public final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -30,7 +31,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--adapter", required = true, paramLabel = "DIR[:W]", description = "adapter folder and weight (default 1); repeat for each adapter")
     List<String> adapters;
 
-    @Option(names = "--method", defaultValue = "cat", paramLabel = "M", description = "cat (default), linear, ties, dare_linear, dare_ties, magnitude_prune, svd")
+    @Option(names = "--method", defaultValue = "cat", paramLabel = "M", description = "cat (default), linear, ties, dare_linear, dare_ties, magnitude_prune, svd, ties_svd, dare_linear_svd, dare_ties_svd, magnitude_prune_svd")
     String method;
 
     @Option(names = "--density", paramLabel = "D", description = "fraction of entries kept by ties / dare_* / magnitude_prune")
@@ -48,10 +49,10 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--rslora-fix", description = "when the first adapter uses rsLoRA, write use_rslora=false so the merged scaling is 1 (PEFT would scale by sqrt(r'))")
     boolean rsloraFix;
 
-    @Option(names = "--svd-rank", paramLabel = "R", description = "svd: rank of the result (default: the largest adapter rank)")
+    @Option(names = "--svd-rank", paramLabel = "R", description = "*svd: rank of the result (default: the largest adapter rank)")
     Integer svdRank;
 
-    @Option(names = "--svd-clamp", paramLabel = "Q", description = "svd: clamp both factors to the Q-quantile of their values (PEFT's svd_clamp; default none)")
+    @Option(names = "--svd-clamp", paramLabel = "Q", description = "*svd: clamp both factors to the Q-quantile of their values (PEFT's svd_clamp; default none)")
     Double svdClamp;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|bf16|f16", description = "dtype of the merged tensors (default f32)")
@@ -66,8 +67,8 @@ public final class MergeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         AdapterMerge.Options opt = new AdapterMerge.Options(AdapterMerge.Method.parse(method), density, majority, seed, !noRescale, rsloraFix,
                 svdRank, svdClamp);
-        if ((svdRank != null || svdClamp != null) && opt.method() != AdapterMerge.Method.SVD)
-            throw new LoriException("--svd-rank and --svd-clamp apply to --method svd only");
+        if ((svdRank != null || svdClamp != null) && !opt.method().isSvd())
+            throw new LoriException("--svd-rank and --svd-clamp apply to the svd methods only");
         DType d = parseDtype(dtype, false);
         AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
         List<LoraAdapter> ads = specs.adapters();

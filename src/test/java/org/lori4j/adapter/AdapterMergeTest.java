@@ -42,7 +42,7 @@ class AdapterMergeTest {
             LoraAdapter merged = AdapterMerge.merge(ads, w, new AdapterMerge.Options(m, density,
                     c.get("majority_sign_method").asText(), 0, true, false, svdRank, svdClamp), warnings::add);
             // svd: torch's f32 LAPACK SVD against lori4j's double one, so agreement to f32 rounding of the factors
-            double tol = m == AdapterMerge.Method.SVD ? 2e-5 : 1e-6;
+            double tol = m.isSvd() ? 2e-5 : 1e-6;
             LoraAdapter expected = ad("merge_" + e.getKey());
             AdapterConfig ec = expected.config(), mc = merged.config();
             assertEquals(ec.r(), mc.r(), e.getKey());
@@ -160,20 +160,43 @@ class AdapterMergeTest {
                     assertEquals(r1 == r2 ? (n1 > 0.5 ? 1 : 0) : 0, d, 1e-6, name + " A rows " + r1 + "," + r2);
                 }
         }
-        assertEquals("merge method 'ties_svd' is not implemented: it prunes each full out x in delta and needs a dense SVD"
-                + " of it; use svd, or ties (on A and B)",
-                assertThrows(LoriException.class, () -> AdapterMerge.Method.parse("ties_svd")).getMessage());
+        assertTrue(assertThrows(LoriException.class, () -> AdapterMerge.Method.parse("svd_ties")).getMessage()
+                .startsWith("unknown merge method 'svd_ties'"));
         assertThrows(LoriException.class, () -> new AdapterMerge.Options(AdapterMerge.Method.SVD, null, "total", 0, true, false, 0, null));
         assertThrows(LoriException.class, () -> new AdapterMerge.Options(AdapterMerge.Method.SVD, null, "total", 0, true, false, null, 1.5));
     }
 
     @Test
+    void dareSvdIsReproducibleAndAtDensityOneIsSvd() {
+        List<LoraAdapter> ads = List.of(ad("lora_a"), ad("lora_r8"));
+        double[] w = {1.0, -0.5};
+        LoraAdapter svd = AdapterMerge.merge(ads, w, AdapterMerge.Options.of(AdapterMerge.Method.SVD), x -> { });
+        LoraAdapter full = AdapterMerge.merge(ads, w,
+                new AdapterMerge.Options(AdapterMerge.Method.DARE_LINEAR_SVD, 1.0, "total", 3, true, false), x -> { });
+        LoraAdapter d1 = AdapterMerge.merge(ads, w,
+                new AdapterMerge.Options(AdapterMerge.Method.DARE_TIES_SVD, 0.5, "total", 3, true, false), x -> { });
+        LoraAdapter d2 = AdapterMerge.merge(ads, w,
+                new AdapterMerge.Options(AdapterMerge.Method.DARE_TIES_SVD, 0.5, "total", 3, true, false), x -> { });
+        LoraAdapter d3 = AdapterMerge.merge(ads, w,
+                new AdapterMerge.Options(AdapterMerge.Method.DARE_TIES_SVD, 0.5, "total", 4, true, false), x -> { });
+        boolean differs = false;
+        for (LoraAdapter.Module m : svd.modules().values()) {
+            // density 1 keeps every entry: the dense path must give what the low-rank path gives
+            assertClose(m.a(), full.module(m.name()).a(), 1e-5, "dare_linear_svd(1) " + m.keyA());
+            assertClose(m.b(), full.module(m.name()).b(), 1e-5, "dare_linear_svd(1) " + m.keyB());
+            assertArrayEquals(d1.module(m.name()).a(), d2.module(m.name()).a(), m.keyA());
+            differs |= !java.util.Arrays.equals(d1.module(m.name()).a(), d3.module(m.name()).a());
+        }
+        assertTrue(differs, "another seed prunes other entries");
+    }
+
+    @Test
     void lowRankSvdPiecesAgainstHandValues() {
         // torch.quantile's linear interpolation: [1, 2, 3, 4] at 0.5 -> 2.5, at 0.9 -> position 2.7 -> 3.7
-        assertEquals(2.5f, LowRankSvd.quantile(new float[]{4, 1, 3, 2}, 0.5));
-        assertEquals(3.7f, LowRankSvd.quantile(new float[]{4, 1, 3, 2}, 0.9), 1e-6f);
+        assertEquals(2.5f, TruncatedSvd.quantile(new float[]{4, 1, 3, 2}, 0.5));
+        assertEquals(3.7f, TruncatedSvd.quantile(new float[]{4, 1, 3, 2}, 0.9), 1e-6f);
         // [[3, 0], [4, 5]]: singular values sqrt(45) and sqrt(5) (det 15, Frobenius^2 50)
-        double[][][] usv = LowRankSvd.jacobiSvd(new double[][]{{3, 0}, {4, 5}});
+        double[][][] usv = TruncatedSvd.jacobiSvd(new double[][]{{3, 0}, {4, 5}});
         assertEquals(Math.sqrt(45), usv[1][0][0], 1e-12);
         assertEquals(Math.sqrt(5), usv[1][0][1], 1e-12);
         for (int i = 0; i < 2; i++)
