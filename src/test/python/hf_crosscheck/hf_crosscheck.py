@@ -371,10 +371,13 @@ if os.path.isdir(BASE):
                 ok, det = ok and lok, det + "; logits " + ldet
             return ok and cfg_ok, det
 
-    for case, ads, rank in [("svd", [(D, 1.0), (LORA, 0.5)], None), ("svd_rank", [(D, 0.7), (S, -0.4)], 5)]:
-        @check(f"B lori merge {case}: B'A' and sign-normalised factors = PEFT add_weighted_adapter(svd)")
-        def _(case=case, ads=ads, rank=rank):
-            _, got, cfg = peft_merge(ads, "svd", None, "total", BASE, rank, None)
+    for case, ads, method, density, rank in [("svd", [(D, 1.0), (LORA, 0.5)], "svd", None, None),
+                                             ("svd_rank", [(D, 0.7), (S, -0.4)], "svd", None, 5),
+                                             ("ties_svd", [(D, 1.0), (LORA, 0.5)], "ties_svd", 0.5, None),
+                                             ("magnitude_prune_svd", [(D, 1.0), (S, 0.6)], "magnitude_prune_svd", 0.3, 6)]:
+        @check(f"B lori merge {case}: B'A' and sign-normalised factors = PEFT add_weighted_adapter({method})")
+        def _(case=case, ads=ads, method=method, density=density, rank=rank):
+            _, got, cfg = peft_merge(ads, method, density, "total", BASE, rank, None)
             mine = os.path.join(X, "merges", case)
             ok, det = compare_svd(got, st_adapter(mine), False)
             want = json.load(open(os.path.join(mine, "adapter_config.json")))

@@ -37,6 +37,8 @@ q merge --adapter $D:1 --adapter $S:1 --method magnitude_prune --density 0.3 --o
 q merge --adapter lora:1 --adapter $D:1 --method cat --out merges/cat_rslora_first >/dev/null
 q merge --adapter $D:1 --adapter lora:0.5 --method svd --out merges/svd >/dev/null
 q merge --adapter $D:0.7 --adapter $S:-0.4 --method svd --svd-rank 5 --out merges/svd_rank >/dev/null
+q merge --adapter $D:1 --adapter lora:0.5 --method ties_svd --density 0.5 --out merges/ties_svd >/dev/null
+q merge --adapter $D:1 --adapter $S:0.6 --method magnitude_prune_svd --density 0.3 --svd-rank 6 --out merges/magnitude_prune_svd >/dev/null
 
 q export --model base --adapter $S --out export_f32 >/dev/null
 q export --model base --adapter $D:0.7 --adapter lora:1.3 --dtype bf16 --out export_bf16 >/dev/null
