@@ -163,7 +163,7 @@ public final class AdapterMerge {
         for (var e : present.entrySet()) {
             String name = e.getKey();
             List<LoraAdapter.Module> mods = new ArrayList<>();
-            List<Double> ws = new ArrayList<>();
+            List<Double> ws = new ArrayList<>(), raw = new ArrayList<>();
             for (int i : e.getValue()) {
                 LoraAdapter.Module m = adapters.get(i).module(name);
                 LoraAdapter.Module ref = adapters.get(e.getValue().getFirst()).module(name);
@@ -171,13 +171,12 @@ public final class AdapterMerge {
                     throw new LoriException("cannot merge " + name + ": " + adapters.get(i).label() + " has [out " + m.out()
                             + ", in " + m.in() + "], another adapter [out " + ref.out() + ", in " + ref.in() + "]");
                 mods.add(m);
+                raw.add(weights[i]);
                 ws.add(weights[i] * m.scaling());
             }
             LoraAdapter.Module m0 = mods.getFirst();
-            List<Double> wsRaw = new ArrayList<>();
-            for (int i : e.getValue()) wsRaw.add(weights[i]);
             float[][] ab = method == Method.CAT ? cat(mods, weights, e.getValue(), adapters, newRank)
-                    : method.isSvd() ? svd(name, mods, wsRaw, method, opt, newRank)
+                    : method.isSvd() ? svd(name, mods, raw, ws, method, opt, newRank)
                     : combine(name, mods, ws, method, opt, newRank);
             out.add(new LoraAdapter.Module(name, m0.layer(), m0.proj(), newRank, m0.in(), m0.out(), newRank, newScaling, ab[0], ab[1]));
         }
@@ -220,7 +219,8 @@ public final class AdapterMerge {
      * exactly), and B' = U_k diag(S_k), A' = Vh_k of D's SVD (see {@link TruncatedSvd}; for svd itself without
      * forming D), then optionally both clamped to [-q, q] with q = the clamp-quantile of all their values.
      */
-    private static float[][] svd(String name, List<LoraAdapter.Module> mods, List<Double> ws, Method method, Options opt, int newRank) {
+    private static float[][] svd(String name, List<LoraAdapter.Module> mods, List<Double> weights, List<Double> scaledWeights,
+                                 Method method, Options opt, int newRank) {
         LoraAdapter.Module m0 = mods.getFirst();
         int n = mods.size(), out = m0.out(), in = m0.in();
         TruncatedSvd.Factors f;
@@ -228,7 +228,7 @@ public final class AdapterMerge {
             double[] coef = new double[n];
             int[] ranks = new int[n];
             for (int i = 0; i < n; i++) {
-                coef[i] = ws.get(i) * mods.get(i).scaling();
+                coef[i] = scaledWeights.get(i);
                 ranks[i] = mods.get(i).r();
             }
             f = TruncatedSvd.ofSum(mods.stream().map(LoraAdapter.Module::b).toList(),
@@ -238,7 +238,7 @@ public final class AdapterMerge {
             float[] w = new float[n];
             for (int i = 0; i < n; i++) {
                 deltas.add(delta(mods.get(i)));
-                w[i] = (float) (double) ws.get(i);
+                w[i] = (float) (double) weights.get(i);
             }
             float[] d = combineTensors(deltas, w, method.pruning(), opt, name + ".delta");
             f = TruncatedSvd.ofDense(d, out, in, newRank);
