@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Decode (n = 1) streams the weight panels once with a GEMV that widens bf16/f16 in
  * registers; a forward with 2..SMALL_N rows (a batched decode step) streams them once too, with 8 x 32
- * accumulators over rows of x interleaved so each step's 8 broadcasts share a cache line.
+ * accumulators (4 x 32 for a group of at most 4 rows) over rows of x interleaved so each step's
+ * broadcasts share a cache line.
  * Everything else runs one GEMM driver: the right operand is packed, one
  * [KC x NR] f32 block at a time, into an L1-resident buffer (a weight panel widened, or a slice
  * of a float[] matrix copied or transposed), and an MR x NR = 8 x 32 register-tiled
@@ -265,13 +266,14 @@ public final class VectorMatmulBackend implements MatmulBackend {
         int units = panels + (panels * NR < rows ? 1 : 0);
         MemorySegment seg = w.data();
         DType dt = w.dtype();
-        // xt[(g*in + k)*MR + i] = x row (g*MR + i), clamped to the last row: the MR values a kernel step
-        // broadcasts share one cache line (rows of x read in place are in*4 bytes apart and alias in L1).
+        // xt[(g*in + k)*MR + i] = x row (g*MR + i): the MR values a kernel step broadcasts share one cache line
+        // (rows of x read in place are in*4 bytes apart and alias in L1). A group of mr < MR rows leaves the
+        // other lanes 0 (the kernel reads 4 or 8 of them and stores only mr rows).
         int groups = (n + MR - 1) / MR;
         float[] xt = new float[groups * in * MR];
         for (int g = 0; g < groups; g++)
-            for (int i = 0; i < MR; i++) {
-                int src = xOff + Math.min(g * MR + i, n - 1) * in, dst = g * in * MR + i;
+            for (int i = 0, mr = Math.min(MR, n - g * MR); i < mr; i++) {
+                int src = xOff + (g * MR + i) * in, dst = g * in * MR + i;
                 for (int k = 0; k < in; k++) xt[dst + k * MR] = x[src + k];
             }
         Parallel.forRange(units, Parallel.minChunk((long) NR * in * n), (u0, u1) -> {
@@ -334,18 +336,20 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 v = FloatVector.broadcast(F, xt[xi + 3]);
                 c30 = v.fma(b0, c30);
                 c31 = v.fma(b1, c31);
-                v = FloatVector.broadcast(F, xt[xi + 4]);
-                c40 = v.fma(b0, c40);
-                c41 = v.fma(b1, c41);
-                v = FloatVector.broadcast(F, xt[xi + 5]);
-                c50 = v.fma(b0, c50);
-                c51 = v.fma(b1, c51);
-                v = FloatVector.broadcast(F, xt[xi + 6]);
-                c60 = v.fma(b0, c60);
-                c61 = v.fma(b1, c61);
-                v = FloatVector.broadcast(F, xt[xi + 7]);
-                c70 = v.fma(b0, c70);
-                c71 = v.fma(b1, c71);
+                if (mr > 4) {   // loop-invariant: C2 unswitches the loop, so a group of <= 4 rows does half the FMAs
+                    v = FloatVector.broadcast(F, xt[xi + 4]);
+                    c40 = v.fma(b0, c40);
+                    c41 = v.fma(b1, c41);
+                    v = FloatVector.broadcast(F, xt[xi + 5]);
+                    c50 = v.fma(b0, c50);
+                    c51 = v.fma(b1, c51);
+                    v = FloatVector.broadcast(F, xt[xi + 6]);
+                    c60 = v.fma(b0, c60);
+                    c61 = v.fma(b1, c61);
+                    v = FloatVector.broadcast(F, xt[xi + 7]);
+                    c70 = v.fma(b0, c70);
+                    c71 = v.fma(b1, c71);
+                }
             }
             int q = yOff + p * NR;
             { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }
@@ -390,18 +394,20 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 v = FloatVector.broadcast(F, xt[xi + 3]);
                 c30 = v.fma(b0, c30);
                 c31 = v.fma(b1, c31);
-                v = FloatVector.broadcast(F, xt[xi + 4]);
-                c40 = v.fma(b0, c40);
-                c41 = v.fma(b1, c41);
-                v = FloatVector.broadcast(F, xt[xi + 5]);
-                c50 = v.fma(b0, c50);
-                c51 = v.fma(b1, c51);
-                v = FloatVector.broadcast(F, xt[xi + 6]);
-                c60 = v.fma(b0, c60);
-                c61 = v.fma(b1, c61);
-                v = FloatVector.broadcast(F, xt[xi + 7]);
-                c70 = v.fma(b0, c70);
-                c71 = v.fma(b1, c71);
+                if (mr > 4) {   // loop-invariant: C2 unswitches the loop, so a group of <= 4 rows does half the FMAs
+                    v = FloatVector.broadcast(F, xt[xi + 4]);
+                    c40 = v.fma(b0, c40);
+                    c41 = v.fma(b1, c41);
+                    v = FloatVector.broadcast(F, xt[xi + 5]);
+                    c50 = v.fma(b0, c50);
+                    c51 = v.fma(b1, c51);
+                    v = FloatVector.broadcast(F, xt[xi + 6]);
+                    c60 = v.fma(b0, c60);
+                    c61 = v.fma(b1, c61);
+                    v = FloatVector.broadcast(F, xt[xi + 7]);
+                    c70 = v.fma(b0, c70);
+                    c71 = v.fma(b1, c71);
+                }
             }
             int q = yOff + p * NR;
             { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }
@@ -452,18 +458,20 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 v = FloatVector.broadcast(F, xt[xi + 3]);
                 c30 = v.fma(b0, c30);
                 c31 = v.fma(b1, c31);
-                v = FloatVector.broadcast(F, xt[xi + 4]);
-                c40 = v.fma(b0, c40);
-                c41 = v.fma(b1, c41);
-                v = FloatVector.broadcast(F, xt[xi + 5]);
-                c50 = v.fma(b0, c50);
-                c51 = v.fma(b1, c51);
-                v = FloatVector.broadcast(F, xt[xi + 6]);
-                c60 = v.fma(b0, c60);
-                c61 = v.fma(b1, c61);
-                v = FloatVector.broadcast(F, xt[xi + 7]);
-                c70 = v.fma(b0, c70);
-                c71 = v.fma(b1, c71);
+                if (mr > 4) {   // loop-invariant: C2 unswitches the loop, so a group of <= 4 rows does half the FMAs
+                    v = FloatVector.broadcast(F, xt[xi + 4]);
+                    c40 = v.fma(b0, c40);
+                    c41 = v.fma(b1, c41);
+                    v = FloatVector.broadcast(F, xt[xi + 5]);
+                    c50 = v.fma(b0, c50);
+                    c51 = v.fma(b1, c51);
+                    v = FloatVector.broadcast(F, xt[xi + 6]);
+                    c60 = v.fma(b0, c60);
+                    c61 = v.fma(b1, c61);
+                    v = FloatVector.broadcast(F, xt[xi + 7]);
+                    c70 = v.fma(b0, c70);
+                    c71 = v.fma(b1, c71);
+                }
             }
             int q = yOff + p * NR;
             { c00.intoArray(y, q + 0 * ldy); c01.intoArray(y, q + 0 * ldy + L); }

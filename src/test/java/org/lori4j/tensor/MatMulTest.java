@@ -19,8 +19,8 @@ class MatMulTest {
     /** [rows(out), cols(in)]: below, at and above panel/vector widths, and a few longer ones. */
     private static final int[][] SHAPES = {{1, 1}, {5, 3}, {17, 33}, {32, 64}, {33, 31}, {64, 100}, {95, 257},
             {129, 48}, {300, 40}, {256, 520}};
-    private static final int[] TOKENS = {1, 2, 3, 5, 8, 9, 16, 17};
-    private static final int[] TOKENS_BIG = {1, 3, 8, 17};
+    private static final int[] TOKENS = {1, 2, 3, 4, 5, 8, 9, 12, 16, 17};
+    private static final int[] TOKENS_BIG = {1, 3, 4, 8, 12, 17};
 
     /** Fewer token counts on the big shapes keep the double-precision reference quick. */
     private static int[] tokensFor(int[] shape) {
