@@ -274,7 +274,13 @@ public final class Vec {
             e.intoArray(x, j);
             vs = vs.add(e);
         }
-        return sumLanes(vs);
+        // sumLanes(vs) spelled out: C2 inlines this method into attendAlongKeys and, past its node-count cutoff,
+        // would leave the sumLanes call out of line, boxing vs on every call (~200 MB/s of garbage when decoding).
+        if (L >= 16) vs = vs.add(vs.rearrange(FOLD8));
+        if (L >= 8) vs = vs.add(vs.rearrange(FOLD4));
+        if (L >= 4) vs = vs.add(vs.rearrange(FOLD2));
+        if (L >= 2) vs = vs.add(vs.rearrange(FOLD1));
+        return vs.lane(0);
     }
 
     /** out[oOff + d] = inv * sum_{j<n} p[j] * v[vOff + d*ld + j], four rows of v per pass over p. */

@@ -44,6 +44,28 @@ class MatMulTest {
     }
 
     @Test
+    void reusedScratchBuffersNeverLeakIntoLaterResults() {
+        // The small-n path and the GEMM reuse per-thread buffers without zeroing them: a forward full of NaN
+        // leaves NaN in them, and a later, smaller forward must still equal its reference.
+        for (DType dt : DTYPES) {
+            Weight w = randomWeight(rnd, dt, 70, 300);
+            for (int n : new int[] {8, 40}) {
+                float[] nan = new float[n * 300];
+                java.util.Arrays.fill(nan, Float.NaN);
+                MatMul.forward(new float[n * 70], 0, nan, 0, n, w);
+            }
+            for (int n : new int[] {3, 17}) {
+                float[] x = randn(rnd, n * 300);
+                float[] want = new float[n * 70], got = new float[n * 70], bound = new float[n * 70];
+                ScalarKernels.forward(want, 0, x, 0, n, w);
+                ScalarKernels.forward(bound, 0, abs(x), 0, n, absWeight(w));
+                MatMul.forward(got, 0, x, 0, n, w);
+                assertClose("after NaN, " + dt + " n=" + n, want, got, bound, 1e-5);
+            }
+        }
+    }
+
+    @Test
     void f16AndBf16WideningInsideKernelsIsExactForEveryFinitePattern() {
         // One-hot inputs make y = column k of W (x) and dx = row o of W (dy): exact, so every
         // finite 16-bit pattern (subnormals included) must come through the GEMV, the GEMM
