@@ -103,13 +103,22 @@ public final class Attention {
                             T[s], keysBefore, D, W, scale, scratch);
                 } else {
                     int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
-                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = new float[Vec.roundUpToLanes(keysBefore + T[s])];
+                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = rowScratch(Vec.roundUpToLanes(keysBefore + T[s]));
                     int row = (qRow[s] + t) * qDim + h * D;
                     int chan = (h / group) * D * c + lo;
                     Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
                 }
             }
         });
+    }
+
+    /** Each thread's score buffer for rows along the keys, grown as needed and reused (a decode step used to allocate one per chunk). */
+    private static final ThreadLocal<float[][]> ROW_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] rowScratch(int size) {
+        float[][] holder = ROW_SCRATCH.get();
+        if (holder[0].length < size) holder[0] = new float[size];
+        return holder[0];
     }
 
     /**
