@@ -67,6 +67,29 @@ public final class Vec {
     private static final VectorShuffle<Float> FOLD2 = VectorShuffle.iota(F, 2, 1, true);
     private static final VectorShuffle<Float> FOLD1 = VectorShuffle.iota(F, 1, 1, true);
 
+    /**
+     * For {@link #weightedRows}' interleaved sums (L = 8 or 16): lanes with bit s set, and lane i taking lane i ^ s;
+     * x.blend(y, BITs).add(y.blend(x, BITs).rearrange(XORs)) folds x at distance s into the lanes with bit s clear
+     * and y into the others.
+     */
+    private static final VectorMask<Float> BIT8 = bit(8), BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
+    private static final VectorShuffle<Float> XOR8 = xor(8), XOR4 = xor(4), XOR2 = xor(2), XOR1 = xor(1);
+    /** Lane k: the lane where the interleaved trees leave sum k (bits of k reversed onto the merge distances). */
+    private static final VectorShuffle<Float> SUMS8 = VectorShuffle.fromOp(F, k -> L == 16
+            ? (k < 8 ? 8 * (k & 1) + 4 * ((k >> 1) & 1) + 2 * ((k >> 2) & 1) : k)
+            : L == 8 ? 4 * (k & 1) + 2 * ((k >> 1) & 1) + ((k >> 2) & 1) : k);
+    private static final VectorMask<Float> FIRST8 = F.indexInRange(0, 8);
+
+    private static VectorMask<Float> bit(int s) {
+        boolean[] m = new boolean[L];
+        for (int i = 0; i < L; i++) m[i] = s < L && (i & s) != 0;
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static VectorShuffle<Float> xor(int s) {
+        return VectorShuffle.fromOp(F, i -> s < L ? i ^ s : i);
+    }
+
     /** y[yOff + i] += alpha * x[xOff + i] for i < n. */
     public static void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
         FloatVector va = FloatVector.broadcast(F, alpha);
@@ -266,11 +289,23 @@ public final class Vec {
         return m;
     }
 
-    /** x[i] = exp(x[i] - m) for i < n (a multiple of L); returns their sum. */
+    /**
+     * x[i] = exp(x[i] - m) for i < n (a multiple of L); returns their sum. m is the finite maximum of x (no NaN), so
+     * every argument is in [-inf, 0]: {@link #exp(FloatVector)} spelled out without its overflow and NaN cases and
+     * with 2^k as one factor (k >= -126 here, so p * 2^k rounds exactly as exp's p * 2^k1 * 2^k2): the same bits.
+     */
     private static float expShiftedSum(float[] x, int n, float m) {
         FloatVector vm = FloatVector.broadcast(F, m), vs = FloatVector.zero(F);
         for (int j = 0; j < n; j += L) {
-            FloatVector e = exp(FloatVector.fromArray(F, x, j).sub(vm));
+            FloatVector a = FloatVector.fromArray(F, x, j).sub(vm);
+            FloatVector ac = a.max(EXP_MIN);
+            FloatVector kf = ac.fma(LOG2E, ROUND).sub(ROUND);
+            FloatVector r = kf.fma(NEG_LN2_HI, ac);
+            r = kf.fma(NEG_LN2_LO, r);
+            FloatVector p = C7.fma(r, C6).fma(r, C5).fma(r, C4).fma(r, C3).fma(r, C2).fma(r, ONE).fma(r, ONE);
+            IntVector k = (IntVector) kf.convert(VectorOperators.F2I, 0);
+            FloatVector e = p.mul(k.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .blend(0f, a.compare(VectorOperators.LT, EXP_MIN));
             e.intoArray(x, j);
             vs = vs.add(e);
         }
@@ -283,11 +318,63 @@ public final class Vec {
         return vs.lane(0);
     }
 
-    /** out[oOff + d] = inv * sum_{j<n} p[j] * v[vOff + d*ld + j], four rows of v per pass over p. */
+    /**
+     * out[oOff + d] = inv * sum_{j<n} p[j] * v[vOff + d*ld + j], eight (with 8- or 16-lane vectors) or four rows
+     * of v per pass over p.
+     */
     private static void weightedRows(float[] out, int oOff, float[] v, int vOff, int ld, int D, int n, int last,
                                      float[] p, float inv) {
         VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
         int d = 0;
+        for (; (L == 8 || L == 16) && d + 8 <= D; d += 8) {
+            int r0 = vOff + d * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld, r4 = r3 + ld, r5 = r4 + ld, r6 = r5 + ld, r7 = r6 + ld;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int j = 0; j < last; j += L) {
+                FloatVector pj = FloatVector.fromArray(F, p, j);
+                a0 = FloatVector.fromArray(F, v, r0 + j).fma(pj, a0);
+                a1 = FloatVector.fromArray(F, v, r1 + j).fma(pj, a1);
+                a2 = FloatVector.fromArray(F, v, r2 + j).fma(pj, a2);
+                a3 = FloatVector.fromArray(F, v, r3 + j).fma(pj, a3);
+                a4 = FloatVector.fromArray(F, v, r4 + j).fma(pj, a4);
+                a5 = FloatVector.fromArray(F, v, r5 + j).fma(pj, a5);
+                a6 = FloatVector.fromArray(F, v, r6 + j).fma(pj, a6);
+                a7 = FloatVector.fromArray(F, v, r7 + j).fma(pj, a7);
+            }
+            FloatVector pj = FloatVector.fromArray(F, p, last);
+            a0 = FloatVector.fromArray(F, v, r0 + last).blend(0f, dead).fma(pj, a0);
+            a1 = FloatVector.fromArray(F, v, r1 + last).blend(0f, dead).fma(pj, a1);
+            a2 = FloatVector.fromArray(F, v, r2 + last).blend(0f, dead).fma(pj, a2);
+            a3 = FloatVector.fromArray(F, v, r3 + last).blend(0f, dead).fma(pj, a3);
+            a4 = FloatVector.fromArray(F, v, r4 + last).blend(0f, dead).fma(pj, a4);
+            a5 = FloatVector.fromArray(F, v, r5 + last).blend(0f, dead).fma(pj, a5);
+            a6 = FloatVector.fromArray(F, v, r6 + last).blend(0f, dead).fma(pj, a6);
+            a7 = FloatVector.fromArray(F, v, r7 + last).blend(0f, dead).fma(pj, a7);
+            // The eight lane sums as eight interleaved sumLanes trees (bit for bit the same sums): merging x and y at
+            // distance s folds x into the lanes with bit s clear and y into those with it set, so every stage halves
+            // the vectors instead of each sum costing a chain of its own.
+            // (Spelled out, no helper: past C2's node-count cutoff a helper taking vectors is called, not inlined, and
+            // boxes them; the Vector API's own methods are always inlined.)
+            FloatVector t;
+            if (L == 16) {
+                FloatVector b0 = a0.blend(a1, BIT8).add(a1.blend(a0, BIT8).rearrange(XOR8));
+                FloatVector b1 = a2.blend(a3, BIT8).add(a3.blend(a2, BIT8).rearrange(XOR8));
+                FloatVector b2 = a4.blend(a5, BIT8).add(a5.blend(a4, BIT8).rearrange(XOR8));
+                FloatVector b3 = a6.blend(a7, BIT8).add(a7.blend(a6, BIT8).rearrange(XOR8));
+                FloatVector c0 = b0.blend(b1, BIT4).add(b1.blend(b0, BIT4).rearrange(XOR4));
+                FloatVector c1 = b2.blend(b3, BIT4).add(b3.blend(b2, BIT4).rearrange(XOR4));
+                FloatVector e = c0.blend(c1, BIT2).add(c1.blend(c0, BIT2).rearrange(XOR2));
+                t = e.add(e.rearrange(XOR1));
+            } else {
+                FloatVector b0 = a0.blend(a1, BIT4).add(a1.blend(a0, BIT4).rearrange(XOR4));
+                FloatVector b1 = a2.blend(a3, BIT4).add(a3.blend(a2, BIT4).rearrange(XOR4));
+                FloatVector b2 = a4.blend(a5, BIT4).add(a5.blend(a4, BIT4).rearrange(XOR4));
+                FloatVector b3 = a6.blend(a7, BIT4).add(a7.blend(a6, BIT4).rearrange(XOR4));
+                FloatVector c0 = b0.blend(b1, BIT2).add(b1.blend(b0, BIT2).rearrange(XOR2));
+                FloatVector c1 = b2.blend(b3, BIT2).add(b3.blend(b2, BIT2).rearrange(XOR2));
+                t = c0.blend(c1, BIT1).add(c1.blend(c0, BIT1).rearrange(XOR1));
+            }
+            t.mul(inv).rearrange(SUMS8).intoArray(out, oOff + d, FIRST8);
+        }
         for (; d + 4 <= D; d += 4) {
             int r0 = vOff + d * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;

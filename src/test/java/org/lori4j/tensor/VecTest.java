@@ -201,6 +201,61 @@ class VecTest {
     }
 
     @Test
+    void attentionAlongKeysIsBitForBitThePlainVectorFormula() {
+        // The kernel spells exp out for arguments <= 0 and interleaves eight lane sums; both must give exactly the
+        // bits of the plain form: FMA dot products along the keys, Vec.exp of (score - max), sumLanes of the
+        // probabilities, FMA weighted sums, sumLanes of each, times 1/sum. Scores span ~60 units so that some
+        // probabilities underflow (below exp's cutoff) or are subnormal.
+        var F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        int L = F.length();
+        for (int D : new int[] {1, 3, 8, 12, 16, 64})
+            for (int n : new int[] {1, L - 1, L, L + 1, 3 * L + 5, 140}) {
+                int padded = Vec.roundUpToLanes(n), ld = padded + 3;
+                float[] q = randn(rnd, D), k = randn(rnd, D * ld), v = randn(rnd, D * ld);
+                for (int i = 0; i < D; i++) q[i] *= 40f / (float) Math.sqrt(D);
+                for (int d = 0; d < D; d++)
+                    for (int j = n; j < padded; j++) v[d * ld + j] = Float.NaN;   // never read as values
+                float scale = (float) (1 / Math.sqrt(D));
+                float[] s = new float[padded];
+                for (int j = 0; j < padded; j += L) {
+                    var acc = jdk.incubator.vector.FloatVector.zero(F);
+                    for (int d = 0; d < D; d++)
+                        acc = jdk.incubator.vector.FloatVector.fromArray(F, k, d * ld + j)
+                                .fma(jdk.incubator.vector.FloatVector.broadcast(F, q[d]), acc);
+                    acc.mul(scale).intoArray(s, j);
+                }
+                float m = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) m = Math.max(m, s[j]);
+                for (int j = n; j < padded; j++) s[j] = Float.NEGATIVE_INFINITY;
+                var sum = jdk.incubator.vector.FloatVector.zero(F);
+                for (int j = 0; j < padded; j += L) {
+                    var e = Vec.exp(jdk.incubator.vector.FloatVector.fromArray(F, s, j).sub(m));
+                    e.intoArray(s, j);
+                    sum = sum.add(e);
+                }
+                float inv = 1f / Vec.sumLanes(sum);
+                float[] want = new float[D], got = new float[D];
+                for (int d = 0; d < D; d++) {
+                    var acc = jdk.incubator.vector.FloatVector.zero(F);
+                    for (int j = 0; j < padded; j += L) {
+                        float[] vj = Arrays.copyOfRange(v, d * ld + j, d * ld + j + L);
+                        for (int i = 0; i < L; i++) if (j + i >= n) vj[i] = 0f;
+                        acc = jdk.incubator.vector.FloatVector.fromArray(F, vj, 0)
+                                .fma(jdk.incubator.vector.FloatVector.fromArray(F, s, j), acc);
+                    }
+                    want[d] = Vec.sumLanes(acc) * inv;
+                }
+                float[] scratch = new float[padded];
+                Vec.attendAlongKeys(got, 0, q, 0, scale, k, 0, v, 0, ld, D, n, scratch);
+                for (int j = 0; j < padded; j++)   // the unnormalised probabilities it leaves in its scratch
+                    assertEquals(Float.floatToRawIntBits(s[j]), Float.floatToRawIntBits(scratch[j]), "D=" + D + " n=" + n + " p" + j);
+                for (int d = 0; d < D; d++)
+                    assertEquals(Float.floatToRawIntBits(want[d]), Float.floatToRawIntBits(got[d]),
+                            "D=" + D + " n=" + n + " d=" + d + ": " + got[d] + " != " + want[d]);
+            }
+    }
+
+    @Test
     void attentionAlongKeysRefusesRowsShorterThanWholeVectors() {
         int n = Vec.lanes() + 1;
         float[] k = new float[2 * n];
