@@ -53,13 +53,16 @@ public final class ModelTextGenerator implements TextGenerator {
         List<int[]> prompts = new ArrayList<>(n);
         String[] truncated = new String[n];
         long[] seeds = new long[n];
+        List<int[]> encoded = tokenizer.encodeAll(requests.stream().map(Request::prompt).toList(), options.addBos());
+        List<int[]> targets = options.maxLength() > 0
+                ? tokenizer.encodeAll(requests.stream().map(Request::target).toList(), false) : null;
         for (int r = 0; r < n; r++) {
             Request q = requests.get(r);
-            int[] ids = tokenizer.encode(q.prompt(), options.addBos());
+            int[] ids = encoded.get(r);
             if (options.maxLength() > 0) {
                 // The reference: response = target + EOS; if prompt + response > max_length, keep the first
                 // max_prompt_length prompt tokens (the response is never generated from, so only its length counts).
-                int response = tokenizer.encode(q.target(), false).length + 1;
+                int response = targets.get(r).length + 1;
                 if (ids.length + response > options.maxLength() && ids.length > options.maxPromptLength()) {
                     ids = Arrays.copyOf(ids, options.maxPromptLength());
                     truncated[r] = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());

@@ -80,6 +80,26 @@ class TokenizerTest {
     }
 
     @Test
+    void encodeAllGivesEveryTextsIdsInOrder() throws IOException {
+        // batch tokenization (the Rust library's, on several threads) against llama.cpp's ids, then with the
+        // special tokens against one encode per text (Llama-3: whatever its tokenizer.json's post-processor adds;
+        // Mistral: the BOS lori4j adds from tokenizer_config)
+        List<Vector> vs = llamaCppVectors(llama3Dir, "ggml-vocab-llama-bpe.gguf");
+        List<String> texts = vs.stream().map(Vector::text).toList();
+        List<int[]> got = llama3.encodeAll(texts, false);
+        assertEquals(vs.size(), got.size());
+        for (int i = 0; i < vs.size(); i++) assertArrayEquals(vs.get(i).ids(), got.get(i), "text " + i);
+        for (Tokenizer t : List.of(llama3, mistral)) {
+            List<int[]> withSpecial = t.encodeAll(texts, true);
+            for (int i = 0; i < texts.size(); i++) {
+                assertArrayEquals(t.encode(texts.get(i), true), withSpecial.get(i), "text " + i);
+                if (t == mistral) assertEquals(1, withSpecial.get(i)[0], "BOS first, text " + i);
+            }
+        }
+        assertEquals(List.of(), llama3.encodeAll(List.of(), true));
+    }
+
+    @Test
     void llama2SentencePieceModelReproducesEveryLlamaCppVector() throws IOException {
         Path dir = TestPaths.shared().resolve("realdata/llama2-tokenizer"); // tokenizer.model only, converted
         List<Vector> vs = llamaCppVectors(dir, "ggml-vocab-llama-spm.gguf");
