@@ -1,5 +1,8 @@
 package org.lori4j.cli;
 
+import org.lori4j.generate.Generator;
+import org.lori4j.generate.SamplingParams;
+import org.lori4j.io.EmbeddedModel;
 import org.lori4j.io.LlamaConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.KvCache;
@@ -18,17 +21,23 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * {@code lori bench decode|prefill}: inference speed on a random-weight model of a named shape
- * (written once into a cache folder, then memory-mapped), against this machine's roofline.
+ * {@code lori bench decode|prefill|train}: inference and training speed on a random-weight model of a named shape
+ * (written once into a cache folder, then memory-mapped), against this machine's roofline; {@code lori bench
+ * generate}: continuous-batching generation throughput at several batch sizes on a real model (default: the embedded
+ * one), without tokenizer or scoring.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure decode (batch 1, tokens/s and GB/s of weights streamed), prefill (tokens/s and GFLOP/s)",
                 "or train (LoRA r=16 on all seven projections, A frozen: forward + backward + AdamW tokens/s)",
-                "on a random-weight model of a named shape, written once to --cache-dir and memory-mapped."})
+                "on a random-weight model of a named shape, written once to --cache-dir and memory-mapped;",
+                "or generate: prompts/s and generated tokens/s of continuous batching at each of --batches on --model",
+                "(default: the embedded stories260K), random prompts sharing a prefix, greedy, no stop token."})
 public final class BenchCommand implements Runnable {
     /** This project's machine (2 cores): DRAM read bandwidth and FP32 FMA peak, see shared/PERF.md. */
     static final double ROOFLINE_GBS = 32.9, PEAK_GFLOPS = 485;
@@ -36,7 +45,7 @@ public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "decode|prefill|train", description = "what to measure")
+    @Parameters(index = "0", paramLabel = "decode|prefill|train|generate", description = "what to measure")
     String what;
 
     @Option(names = "--shape", defaultValue = "tinyllama", paramLabel = "NAME",
@@ -46,7 +55,8 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|bf16|f16", description = "weight storage (default: ${DEFAULT-VALUE})")
     String dtype;
 
-    @Option(names = "--tokens", paramLabel = "N", description = "decode: new tokens per run (default 32); prefill and train: sequence length (default 256)")
+    @Option(names = "--tokens", paramLabel = "N", description = "decode: new tokens per run (default 32); prefill and train: sequence length (default 256); "
+            + "generate: new tokens per prompt (default 64)")
     Integer tokens;
 
     @Option(names = "--batch", paramLabel = "B", description = "train: sequences per step (default: tiny 8, small 4, medium 2, tinyllama 1)")
@@ -61,10 +71,32 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--cache-dir", paramLabel = "DIR", description = "where the random models live (default: /tmp/lori4j-bench)")
     Path cacheDir = Path.of(System.getProperty("java.io.tmpdir"), "lori4j-bench");
 
+    @Option(names = "--model", paramLabel = "DIR", description = "generate: the model (default: the embedded stories260K)")
+    Path model;
+
+    @Option(names = "--batches", split = ",", defaultValue = "1,8", paramLabel = "B,...",
+            description = "generate: sequences decoded together, one measurement each (default: ${DEFAULT-VALUE})")
+    List<Integer> batches;
+
+    @Option(names = "--prompts", defaultValue = "1000", paramLabel = "N", description = "generate: prompts per run (default: ${DEFAULT-VALUE})")
+    int prompts;
+
+    @Option(names = "--prompt-tokens", defaultValue = "113", paramLabel = "T",
+            description = "generate: tokens per prompt (default: ${DEFAULT-VALUE}, a HEx-PHI prompt of the embedded model)")
+    int promptTokens;
+
+    @Option(names = "--shared-prefix", defaultValue = "60", paramLabel = "P",
+            description = "generate: leading tokens all prompts share, like a prompt template (default: ${DEFAULT-VALUE})")
+    int sharedPrefix;
+
     @Override
     public void run() {
+        if (what.equals("generate")) {
+            generate(spec.commandLine().getOut());
+            return;
+        }
         if (!what.equals("decode") && !what.equals("prefill") && !what.equals("train"))
-            throw new LoriException("bench: expected 'decode', 'prefill' or 'train', got '" + what + "'");
+            throw new LoriException("bench: expected 'decode', 'prefill', 'train' or 'generate', got '" + what + "'");
         DType dt = switch (dtype) {
             case "f32" -> DType.F32;
             case "bf16" -> DType.BF16;
@@ -159,6 +191,61 @@ public final class BenchCommand implements Runnable {
                 T, runs, T / r[r.length - 1], T / med, T / r[0]);
         out.printf("  %.1f GFLOP per prefill -> %.1f GFLOP/s at the median (%.0f%% of the %.0f GFLOP/s FP32 peak)%n",
                 flops / 1e9, flops / med / 1e9, 100 * flops / med / 1e9 / PEAK_GFLOPS, PEAK_GFLOPS);
+    }
+
+    /**
+     * Continuous-batching generation ({@link Generator}) of --prompts random prompts of --prompt-tokens tokens, the
+     * first --shared-prefix of them common to all, --tokens new tokens each (greedy, no stop token), at each batch
+     * size; one untimed warm-up round over every batch size, then --runs timed rounds.
+     */
+    private void generate(PrintWriter out) {
+        int n = tokens == null ? 64 : tokens;
+        if (prompts < 1 || promptTokens < 1 || n < 1) throw new LoriException("bench generate: --prompts, --prompt-tokens and --tokens must be >= 1");
+        if (sharedPrefix < 0 || sharedPrefix > promptTokens)
+            throw new LoriException("bench generate: --shared-prefix must be between 0 and --prompt-tokens (" + promptTokens + ")");
+        if (runs < 1) throw new LoriException("--runs must be at least 1");
+        if (batches.isEmpty() || batches.stream().anyMatch(b -> b == null || b < 1))
+            throw new LoriException("--batches: every batch size must be at least 1, got " + batches);
+        Path dir = model != null ? model : EmbeddedModel.path();
+        try (LlamaModel m = LlamaModel.load(dir)) {
+            int vocab = m.config().vocabSize();
+            int[] prefix = randomTokens(sharedPrefix, vocab);
+            SplittableRandom r = new SplittableRandom(11);
+            List<int[]> ps = new ArrayList<>(prompts);
+            for (int i = 0; i < prompts; i++) {
+                int[] p = Arrays.copyOf(prefix, promptTokens);
+                for (int j = sharedPrefix; j < promptTokens; j++) p[j] = r.nextInt(vocab);
+                ps.add(p);
+            }
+            out.printf("model %s (%s), %d threads; %d prompts of %d tokens (%d shared), %d new tokens each%n",
+                    dir, m, Parallel.threads(), prompts, promptTokens, sharedPrefix, n);
+            out.flush();
+            Generator g = new Generator(m);
+            SamplingParams greedy = SamplingParams.greedy(n, List.of());
+            long[] seeds = new long[prompts];
+            double[][] secs = new double[batches.size()][runs];
+            for (int run = -1; run < runs; run++)
+                for (int bi = 0; bi < batches.size(); bi++) {
+                    long[] made = new long[1];
+                    long t0 = System.nanoTime();
+                    g.generate(ps, seeds, greedy, batches.get(bi), null, (i, t) -> made[0] += t.length);
+                    double sec = (System.nanoTime() - t0) / 1e9;
+                    if (made[0] != (long) prompts * n) throw new IllegalStateException("generated " + made[0] + " tokens, expected " + (long) prompts * n);
+                    if (run >= 0) secs[bi][run] = sec;
+                }
+            double base = Double.NaN;
+            for (int bi = 0; bi < batches.size(); bi++) {
+                double[] s = secs[bi].clone();
+                Arrays.sort(s);
+                double med = s[s.length / 2];
+                if (bi == 0) base = med;
+                out.printf("batch %d, %d runs: %.3f ms/prompt at the median (min %.3f, max %.3f), %.1f prompts/s, %.0f generated tokens/s"
+                                + (bi == 0 ? "%n" : ", %.2fx batch %d%n"),
+                        batches.get(bi), runs, med * 1e3 / prompts, s[0] * 1e3 / prompts, s[s.length - 1] * 1e3 / prompts,
+                        prompts / med, (double) prompts * n / med, base / med, batches.getFirst());
+            }
+            out.flush();
+        }
     }
 
     /** PyTorch 1.13 on this machine (2 threads, fp32, shared/PERF.md), tokens/s, and the project's targets. */

@@ -126,4 +126,20 @@ class GenerateCommandsTest {
         assertTrue(!r.out().contains("writing"), "reuses the cached model: " + r.out());
         assertEquals(2, run("bench", "sideways").code());
     }
+
+    @Test
+    void benchGenerateReportsEveryBatchSizeOnTheEmbeddedModel() {
+        LoriCli.Result r = run("bench", "generate", "--prompts", "6", "--prompt-tokens", "9", "--shared-prefix", "4",
+                "--tokens", "3", "--batches", "1,4", "--runs", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("6 prompts of 9 tokens (4 shared), 3 new tokens each"), r.out());
+        assertTrue(r.out().contains("batch 1, 1 runs:") && r.out().contains("batch 4, 1 runs:")
+                && r.out().contains("x batch 1"), r.out());
+        LoriCli.Result bad = run("bench", "generate", "--batches", "1,0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--batches"), bad.err());
+        bad = run("bench", "generate", "--prompt-tokens", "5", "--shared-prefix", "6");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--shared-prefix"), bad.err());
+    }
 }
