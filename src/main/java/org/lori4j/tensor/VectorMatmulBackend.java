@@ -90,6 +90,7 @@ public final class VectorMatmulBackend implements MatmulBackend {
                 forward(y, 0, x, 0, 1, w);
                 forward(y, 0, x, 0, 24, w);
                 forward(y, 0, x, 0, 8, w);
+                forward(y, 0, x, 0, 4, w);   // groups of <= 4 rows take the kernel's other branch
                 if (dt == DType.BF16 || r % 4 == 0) backwardInput(x, 0, y, 0, 24, w, r % 2 == 0);
             }
         }
