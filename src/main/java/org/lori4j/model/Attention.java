@@ -2,6 +2,7 @@ package org.lori4j.model;
 
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.ThreadScratch;
 import org.lori4j.tensor.Vec;
 
 import java.util.Arrays;
@@ -103,7 +104,7 @@ public final class Attention {
                             T[s], keysBefore, D, W, scale, scratch);
                 } else {
                     int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
-                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = rowScratch(Vec.roundUpToLanes(keysBefore + T[s]));
+                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = ROW_SCORES.get(Vec.roundUpToLanes(keysBefore + T[s]));
                     int row = (qRow[s] + t) * qDim + h * D;
                     int chan = (h / group) * D * c + lo;
                     Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
@@ -112,14 +113,8 @@ public final class Attention {
         });
     }
 
-    /** Each thread's score buffer for rows along the keys, grown as needed and reused (a decode step used to allocate one per chunk). */
-    private static final ThreadLocal<float[][]> ROW_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    private static float[] rowScratch(int size) {
-        float[][] holder = ROW_SCRATCH.get();
-        if (holder[0].length < size) holder[0] = new float[size];
-        return holder[0];
-    }
+    /** Each thread's score buffer for rows along the keys (a decode step used to allocate one per chunk). */
+    private static final ThreadScratch ROW_SCORES = new ThreadScratch();
 
     /**
      * One head of a prefill over channel-major keys/values (at chan0 = kvh*D*cap, row stride cap):

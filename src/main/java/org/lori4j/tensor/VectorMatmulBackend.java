@@ -272,7 +272,7 @@ public final class VectorMatmulBackend implements MatmulBackend {
         // other lanes as they were (the kernel reads 4 or 8 of them, but each row's sums use only its own lane and
         // only mr rows are stored).
         int groups = (n + MR - 1) / MR;
-        float[] xt = smallNBuffer(groups * in * MR);   // lanes past a short group's rows are stale: never stored
+        float[] xt = SMALL_N_ROWS.get(groups * in * MR);   // lanes past a short group's rows are stale: never stored
         for (int g = 0; g < groups; g++)
             for (int i = 0, mr = Math.min(MR, n - g * MR); i < mr; i++) {
                 int src = xOff + (g * MR + i) * in, dst = g * in * MR + i;
@@ -308,14 +308,8 @@ public final class VectorMatmulBackend implements MatmulBackend {
         });
     }
 
-    /** Each thread's buffer of x rows interleaved for {@link #smallN}, grown as needed and reused (not zeroed). */
-    private static final ThreadLocal<float[][]> SMALL_N_BUFFER = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    private static float[] smallNBuffer(int size) {
-        float[][] holder = SMALL_N_BUFFER.get();
-        if (holder[0].length < size) holder[0] = new float[size];
-        return holder[0];
-    }
+    /** Each thread's buffer of x rows interleaved for {@link #smallN}. */
+    private static final ThreadScratch SMALL_N_ROWS = new ThreadScratch();
 
     /** F32 panels [p0, p1) times MR rows of x interleaved in xt (only the first mr are stored). One method on purpose. */
     private static void smallNF32(MemorySegment w, int in, float[] xt, int xtOff, int mr, float[] y, int yOff, int ldy,
@@ -565,12 +559,12 @@ public final class VectorMatmulBackend implements MatmulBackend {
      * Each thread's packing buffer (KC x NR floats, 32 KiB), reused: allocating it per call zeroed 32 KiB per
      * thread per GEMM, ~2 GB/s of garbage in a small model's prefill (stories260K's GEMMs have K = 64).
      */
-    private static final ThreadLocal<float[]> PACK_BUFFER = ThreadLocal.withInitial(() -> new float[KC * NR]);
+    private static final ThreadScratch PACK_BUFFER = new ThreadScratch();
 
     private static void block(int cb0, int cb1, int t0, int t1, int m, int kTotal, int nn, float[] a, int aOff,
                               int ars, int acs, PanelSource src, float[] c, int cOff, int ldc, float alpha,
                               boolean accumulate) {
-        float[] buf = PACK_BUFFER.get();   // every pack writes the kc x NR floats that the kernels read
+        float[] buf = PACK_BUFFER.get(KC * NR);   // every pack writes the kc x NR floats that the kernels read
         float[] tile = new float[MR * NR];
         for (int cb = cb0; cb < cb1; cb++) {
             int j0 = cb * NR;
