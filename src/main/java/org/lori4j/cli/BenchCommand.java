@@ -91,6 +91,7 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
+        if (runs < 1) throw new LoriException("--runs must be at least 1");
         if (what.equals("generate")) {
             generate(spec.commandLine().getOut());
             return;
@@ -103,7 +104,6 @@ public final class BenchCommand implements Runnable {
             case "f16" -> DType.F16;
             default -> throw new LoriException("--dtype: expected f32, bf16 or f16, got '" + dtype + "'");
         };
-        if (runs < 1) throw new LoriException("--runs must be at least 1");
         PrintWriter out = spec.commandLine().getOut();
         LlamaConfig config = RandomWeights.shape(shape, dt);
         Path dir = cacheDir.resolve(shape + "-" + dtype);
@@ -203,7 +203,6 @@ public final class BenchCommand implements Runnable {
         if (prompts < 1 || promptTokens < 1 || n < 1) throw new LoriException("bench generate: --prompts, --prompt-tokens and --tokens must be >= 1");
         if (sharedPrefix < 0 || sharedPrefix > promptTokens)
             throw new LoriException("bench generate: --shared-prefix must be between 0 and --prompt-tokens (" + promptTokens + ")");
-        if (runs < 1) throw new LoriException("--runs must be at least 1");
         if (batches.isEmpty() || batches.stream().anyMatch(b -> b == null || b < 1))
             throw new LoriException("--batches: every batch size must be at least 1, got " + batches);
         Path dir = model != null ? model : EmbeddedModel.path();

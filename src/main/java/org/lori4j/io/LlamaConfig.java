@@ -163,12 +163,12 @@ public record LlamaConfig(
         // HF's defaults: MistralConfig sliding_window 4096 (null = none); Qwen2Config use_sliding_window false,
         // sliding_window 4096 from layer max_window_layers 28 on; Llama has no window.
         int window = 0, windowFrom = 0;
-        if (modelType.equals("mistral")) {
+        boolean qwen2Window = modelType.equals("qwen2") && f.bool("use_sliding_window", false);
+        if (modelType.equals("mistral") || qwen2Window) {
             Integer w = n.has("sliding_window") ? f.nullableInt("sliding_window") : Integer.valueOf(4096);
             window = w == null ? 0 : w;
-        } else if (modelType.equals("qwen2") && f.bool("use_sliding_window", false)) {
-            Integer w = n.has("sliding_window") ? f.nullableInt("sliding_window") : Integer.valueOf(4096);
-            window = w == null ? 0 : w;
+        }
+        if (qwen2Window) {
             Integer from = f.nullableInt("max_window_layers");
             windowFrom = from == null ? 28 : from;
             if (windowFrom < 0) throw new LoriException(source + ": field 'max_window_layers' must be >= 0, got " + windowFrom);

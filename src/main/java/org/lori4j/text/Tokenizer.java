@@ -135,8 +135,7 @@ public final class Tokenizer implements AutoCloseable {
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         if (text == null) throw new NullPointerException("text");
-        boolean manual = addBos != null;
-        long encoding = TokenizersLibrary.LIB.encode(hf.getHandle(), text, addSpecialTokens && !manual);
+        long encoding = TokenizersLibrary.LIB.encode(hf.getHandle(), text, addSpecialTokens && addBos == null);
         return withSpecialTokens(idsOf(encoding), addSpecialTokens);
     }
 
@@ -147,9 +146,8 @@ public final class Tokenizer implements AutoCloseable {
     public List<int[]> encodeAll(List<String> texts, boolean addSpecialTokens) {
         for (String t : texts) if (t == null) throw new NullPointerException("text");
         if (texts.isEmpty()) return List.of();
-        boolean manual = addBos != null;
         long[] encodings = TokenizersLibrary.LIB.batchEncode(hf.getHandle(), texts.toArray(String[]::new),
-                addSpecialTokens && !manual);
+                addSpecialTokens && addBos == null);
         List<int[]> out = new ArrayList<>(texts.size());
         try {
             for (int i = 0; i < encodings.length; i++) {
@@ -176,9 +174,12 @@ public final class Tokenizer implements AutoCloseable {
         }
     }
 
+    /**
+     * The ids with the special tokens transformers adds: lori4j's BOS/EOS when tokenizer_config decides them (addBos
+     * not null; the library was then asked for none), else whatever the library's post-processor added.
+     */
     private int[] withSpecialTokens(long[] raw, boolean addSpecialTokens) {
-        boolean manual = addBos != null;
-        if (!addSpecialTokens || !manual) return toInts(raw, 0, 0);
+        if (!addSpecialTokens || addBos == null) return toInts(raw, 0, 0);
         int pre = addBos ? 1 : 0, post = addEos ? 1 : 0;
         int[] out = toInts(raw, pre, post);
         if (addBos) out[0] = bosId;
