@@ -263,8 +263,9 @@ public final class Vec {
         if (ld < padded || scores.length < padded || kOff + (long) (D - 1) * ld + padded > k.length
                 || vOff + (long) (D - 1) * ld + padded > v.length)
             throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
-        // Three small methods, not one: C2 inlines the vector code of each fully (a single method this size
-        // hits the inlining cutoffs and boxes vectors).
+        // Three methods, not one: C2 compiles weightedRows on its own and inlines the other two here; written as
+        // a single method the vector code hits the inlining cutoffs and boxes vectors (for the same reason
+        // expShiftedSum spells out its lane sum).
         float m = scoresAlongKeys(q, qOff, scale, k, kOff, ld, D, n, last, scores);
         float sum = expShiftedSum(scores, padded, m);
         weightedRows(out, oOff, v, vOff, ld, D, n, last, scores, 1f / sum);

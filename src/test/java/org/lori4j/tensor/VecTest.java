@@ -10,6 +10,8 @@ import static org.lori4j.tensor.KernelTesting.randn;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import jdk.incubator.vector.FloatVector;
+
 import org.junit.jupiter.api.Test;
 
 class VecTest {
@@ -41,7 +43,7 @@ class VecTest {
                 for (int i = 0; i < l; i++) b[i] = a[i] + a[(i + h) % l];
                 a = b;
             }
-            float got = Vec.sumLanes(jdk.incubator.vector.FloatVector.fromArray(Vec.F, lanes, 0));
+            float got = Vec.sumLanes(FloatVector.fromArray(Vec.F, lanes, 0));
             assertEquals(Float.floatToIntBits(a[0]), Float.floatToIntBits(got));
         }
     }
@@ -206,7 +208,7 @@ class VecTest {
         // bits of the plain form: FMA dot products along the keys, Vec.exp of (score - max), sumLanes of the
         // probabilities, FMA weighted sums, sumLanes of each, times 1/sum. Scores span ~60 units so that some
         // probabilities underflow (below exp's cutoff) or are subnormal.
-        var F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        var F = Vec.F;
         int L = F.length();
         for (int D : new int[] {1, 3, 8, 12, 16, 64})
             for (int n : new int[] {1, L - 1, L, L + 1, 3 * L + 5, 140}) {
@@ -218,30 +220,30 @@ class VecTest {
                 float scale = (float) (1 / Math.sqrt(D));
                 float[] s = new float[padded];
                 for (int j = 0; j < padded; j += L) {
-                    var acc = jdk.incubator.vector.FloatVector.zero(F);
+                    var acc = FloatVector.zero(F);
                     for (int d = 0; d < D; d++)
-                        acc = jdk.incubator.vector.FloatVector.fromArray(F, k, d * ld + j)
-                                .fma(jdk.incubator.vector.FloatVector.broadcast(F, q[d]), acc);
+                        acc = FloatVector.fromArray(F, k, d * ld + j)
+                                .fma(FloatVector.broadcast(F, q[d]), acc);
                     acc.mul(scale).intoArray(s, j);
                 }
                 float m = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < n; j++) m = Math.max(m, s[j]);
                 for (int j = n; j < padded; j++) s[j] = Float.NEGATIVE_INFINITY;
-                var sum = jdk.incubator.vector.FloatVector.zero(F);
+                var sum = FloatVector.zero(F);
                 for (int j = 0; j < padded; j += L) {
-                    var e = Vec.exp(jdk.incubator.vector.FloatVector.fromArray(F, s, j).sub(m));
+                    var e = Vec.exp(FloatVector.fromArray(F, s, j).sub(m));
                     e.intoArray(s, j);
                     sum = sum.add(e);
                 }
                 float inv = 1f / Vec.sumLanes(sum);
                 float[] want = new float[D], got = new float[D];
                 for (int d = 0; d < D; d++) {
-                    var acc = jdk.incubator.vector.FloatVector.zero(F);
+                    var acc = FloatVector.zero(F);
                     for (int j = 0; j < padded; j += L) {
                         float[] vj = Arrays.copyOfRange(v, d * ld + j, d * ld + j + L);
                         for (int i = 0; i < L; i++) if (j + i >= n) vj[i] = 0f;
-                        acc = jdk.incubator.vector.FloatVector.fromArray(F, vj, 0)
-                                .fma(jdk.incubator.vector.FloatVector.fromArray(F, s, j), acc);
+                        acc = FloatVector.fromArray(F, vj, 0)
+                                .fma(FloatVector.fromArray(F, s, j), acc);
                     }
                     want[d] = Vec.sumLanes(acc) * inv;
                 }
