@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -72,6 +75,32 @@ class ParallelTest {
             assertEquals(8L * 200 * 1000, sum.get());
         } finally {
             ex.shutdownNow();
+        }
+    }
+
+    /**
+     * A job of two chunks that can only finish together (each waits until both have started): the caller runs one,
+     * so a worker must run the other, also after every worker has had time to park (submit wakes only as many
+     * parked workers as a job has chunks for).
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aParkedWorkerIsWokenForAJobThatNeedsIt() throws Exception {
+        assumeTrue(Parallel.threads() >= 2, "needs a pool worker");
+        for (int round = 0; round < 3; round++) {
+            Thread.sleep(50);   // well past the workers' 0.2 ms of polling: they park
+            CountDownLatch started = new CountDownLatch(2);
+            AtomicBoolean together = new AtomicBoolean(true);
+            Parallel.forRange(2, 1, (from, to) -> {
+                started.countDown();
+                try {
+                    if (!started.await(10, TimeUnit.SECONDS)) together.set(false);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    together.set(false);
+                }
+            });
+            assertTrue(together.get(), "round " + round + ": no worker ran the second chunk while the caller ran the first");
         }
     }
 
