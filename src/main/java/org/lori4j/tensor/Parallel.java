@@ -16,7 +16,10 @@ import java.util.concurrent.locks.LockSupport;
  * Idle workers poll briefly before parking, because decode issues ~150 small GEMVs per token
  * back to back and a park/unpark round trip per GEMV would cost several percent. They poll with
  * {@link Thread#yield()}, which returns at once on an idle core but hands the core to another
- * runnable thread on an oversubscribed machine instead of burning it.
+ * runnable thread on an oversubscribed machine instead of burning it. A worker keeps polling only while it
+ * gets chunks to run, and a job wakes only as many parked workers as it has chunks for, so a pool larger than
+ * the work (a tiny model's decode on 16 cores) settles at a few pollers instead of all of them contending
+ * for every job.
  */
 public final class Parallel {
     /** A piece of work over the index range [from, to). */
@@ -130,10 +133,13 @@ public final class Parallel {
             this.caller = caller;
         }
 
-        /** Claims and runs chunks until none is left. */
-        void work() {
+        /** Claims and runs chunks until none is left; returns whether it ran any. */
+        boolean work() {
             int c;
-            while ((c = next.getAndIncrement()) < nChunks) {
+            boolean ran = false;
+            // read before incrementing: pollers that find the job exhausted leave its counter's line unwritten
+            while (next.get() < nChunks && (c = next.getAndIncrement()) < nChunks) {
+                ran = true;
                 int from = (int) ((long) c * n / nChunks);
                 int to = (int) ((long) (c + 1) * n / nChunks);
                 try {
@@ -144,6 +150,7 @@ public final class Parallel {
                     if (done.incrementAndGet() == nChunks) LockSupport.unpark(caller);
                 }
             }
+            return ran;
         }
 
         boolean exhausted() {
@@ -180,10 +187,12 @@ public final class Parallel {
             long idleSince = System.nanoTime();
             while (true) {
                 Job job = pool.jobs.peek();
+                // Only running a chunk counts as work: a worker that keeps finding jobs taken by others (a pool
+                // larger than the jobs' chunk counts) parks after SPIN_NANOS instead of polling on, so the pollers
+                // left are about as many as the jobs use.
                 if (job != null) {
                     if (job.exhausted()) pool.jobs.remove(job);
-                    else job.work();
-                    idleSince = System.nanoTime();
+                    else if (job.work()) idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                     Thread.yield();
                 } else {
