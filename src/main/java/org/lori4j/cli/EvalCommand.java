@@ -94,6 +94,14 @@ public final class EvalCommand implements Runnable {
     @Option(names = "--max-prompt-length", paramLabel = "N", defaultValue = "256", description = "tokens kept of a truncated prompt (default ${DEFAULT-VALUE})")
     int maxPromptLength;
 
+    @Option(names = "--no-dedup", description = "score every record; by default records repeating an earlier record's prompt count once "
+            + "(the first position, the last record's answer), as the reference's loaders (not humaneval, exact)")
+    boolean noDedup;
+
+    @Option(names = "--max-length-generation", paramLabel = "N",
+            description = "humaneval: prompt + output tokens at most, as bigcode's --max_length_generation (default 512; 0 = no limit)")
+    Integer maxLengthGeneration;
+
     @Option(names = "--allow-code-execution", description = "humaneval: run model-written Python (one sandboxed process per sample)")
     boolean allowCodeExecution;
 
@@ -123,7 +131,13 @@ public final class EvalCommand implements Runnable {
         }
         // Data and prompts first: format errors surface before minutes of model loading.
         EvalRun run = EvalRun.prepare(new EvalRun.Options(task, data, template, limit, batchSize, maxNewTokens, ScoreOn.parse(scoreOn),
-                samples, temperature, topP, topK, seed, bos, maxLength, maxPromptLength, sandbox, execWorkers));
+                samples, temperature, topP, topK, seed, bos, maxLength, maxPromptLength, sandbox, execWorkers, noDedup,
+                maxLengthGeneration));
+        PrintWriter stderr = spec.commandLine().getErr();
+        for (var t : run.tasks())
+            if (t.repeats() > 0) stderr.println(t.task().name() + ": " + t.repeats() + " record(s) repeat an earlier record's prompt and "
+                    + "count once, with the last one's answer, as the reference (--no-dedup scores every record)");
+        stderr.flush();
         Path model = modelOption.resolve();
         Path outDir = out != null ? out : Path.of("eval-" + task + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Evaluator.Report r = run.run(model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());

@@ -8,12 +8,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns --task, --data, --template and --limit into tasks with their items: "commonsense" finds every
  * commonsense task folder (NAME/test.json) under a directory; a single commonsense task takes a file, its
  * folder, or the parent of its folder; hexphi without --data uses the bundled refusal check set.
+ * As the reference's loaders (a dict keyed by prompt), records that repeat an earlier record's prompt are
+ * folded into it: one item at the first position, with the last record's answer (not for humaneval and exact;
+ * keepRepeats keeps every record).
  */
 public final class EvalInputs {
     private EvalInputs() {}
@@ -22,23 +27,29 @@ public final class EvalInputs {
     public static final String BUILTIN_REFUSAL_SET = "refusal_check.jsonl";
 
     public static List<Evaluator.TaskData> load(String taskName, Path data, String template, Integer limit, PythonSandbox sandbox) {
+        return load(taskName, data, template, limit, sandbox, false);
+    }
+
+    /** As {@link #load(String, Path, String, Integer, PythonSandbox)}; keepRepeats: every record is an item. */
+    public static List<Evaluator.TaskData> load(String taskName, Path data, String template, Integer limit, PythonSandbox sandbox,
+                                                boolean keepRepeats) {
         if (limit != null && limit < 1) throw new LoriException("--limit must be at least 1, got " + limit);
         List<Evaluator.TaskData> out = new ArrayList<>();
         if (taskName.equals("commonsense")) {
             if (data == null) throw new LoriException("--task commonsense needs --data DIR (a folder with boolq/test.json, piqa/test.json, ...)");
-            for (var e : commonsenseFiles(data)) out.add(load(new CommonsenseTask(e.task), e.file, template, limit));
+            for (var e : commonsenseFiles(data)) out.add(load(new CommonsenseTask(e.task), e.file, template, limit, keepRepeats));
             return out;
         }
         EvalTask task = EvalTask.of(taskName, sandbox);
         if (task instanceof CommonsenseTask) {
             if (data == null) throw new LoriException("--task " + taskName + " needs --data (its test.json or the folder holding it)");
-            out.add(load(task, commonsenseFile(taskName, data), template, limit));
+            out.add(load(task, commonsenseFile(taskName, data), template, limit, keepRepeats));
         } else if (data == null) {
             if (!(task instanceof HexPhiTask)) throw new LoriException("--task " + taskName + " needs --data FILE");
-            out.add(build(task, builtinRefusalSet(), "builtin:" + BUILTIN_REFUSAL_SET, template, limit));
+            out.add(build(task, builtinRefusalSet(), "builtin:" + BUILTIN_REFUSAL_SET, template, limit, keepRepeats));
         } else {
             if (Files.isDirectory(data)) throw new LoriException(data + ": is a folder; --task " + taskName + " needs a data file");
-            out.add(load(task, data, template, limit));
+            out.add(load(task, data, template, limit, keepRepeats));
         }
         return out;
     }
@@ -53,16 +64,21 @@ public final class EvalInputs {
         }
     }
 
-    private static Evaluator.TaskData load(EvalTask task, Path file, String template, Integer limit) {
-        return build(task, EvalData.read(file), file.toAbsolutePath().normalize().toString(), template, limit);
+    private static Evaluator.TaskData load(EvalTask task, Path file, String template, Integer limit, boolean keepRepeats) {
+        return build(task, EvalData.read(file), file.toAbsolutePath().normalize().toString(), template, limit, keepRepeats);
     }
 
-    private static Evaluator.TaskData build(EvalTask task, List<EvalData.Row> rows, String source, String template, Integer limit) {
+    private static Evaluator.TaskData build(EvalTask task, List<EvalData.Row> rows, String source, String template, Integer limit,
+                                            boolean keepRepeats) {
         String t = template != null ? template : task.defaultTemplate();
-        int n = limit == null ? rows.size() : Math.min(limit, rows.size());
+        int n = limit == null ? rows.size() : Math.min(limit, rows.size());   // the reference slices records first
         List<EvalItem> items = new ArrayList<>(n);
         for (int i = 0; i < n; i++) items.add(task.item(rows.get(i), i, t));
-        return new Evaluator.TaskData(task, items, source);
+        if (keepRepeats || !task.onePerPrompt()) return new Evaluator.TaskData(task, items, source);
+        // A dict keyed by prompt, as upstream: a repeated key keeps its first position and takes the later value.
+        Map<String, EvalItem> byPrompt = new LinkedHashMap<>();
+        for (EvalItem item : items) byPrompt.merge(item.prompt(), item, (first, later) -> later.replacing(first));
+        return new Evaluator.TaskData(task, new ArrayList<>(byPrompt.values()), source, items.size() - byPrompt.size());
     }
 
     private record TaskFile(String task, Path file) {}

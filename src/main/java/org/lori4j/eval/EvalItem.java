@@ -16,6 +16,11 @@ package org.lori4j.eval;
 public record EvalItem(String task, int index, String id, String category, String prompt, String gold, String target,
                        String where) {
 
+    /** This item in place of an earlier one with the same prompt: its position and id, this item's answer. */
+    EvalItem replacing(EvalItem earlier) {
+        return new EvalItem(task, earlier.index, earlier.id, category, prompt, gold, target, where);
+    }
+
     /** The same item as the model saw it when its prompt was truncated. */
     public EvalItem withPrompt(String seen) {
         return new EvalItem(task, index, id, category, seen, gold, target, where);

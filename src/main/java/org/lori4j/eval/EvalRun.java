@@ -21,6 +21,8 @@ import java.util.List;
 public final class EvalRun {
     /** Default tokens kept of a prompt the reference truncates (prompt + target + EOS above the max length). */
     public static final int DEFAULT_MAX_LENGTH = 512, DEFAULT_MAX_PROMPT_LENGTH = 256;
+    /** bigcode's default max_length_generation: HumanEval prompt + output tokens at most. */
+    public static final int DEFAULT_MAX_LENGTH_GENERATION = 512;
 
     /**
      * What to evaluate and how; a null option takes the task's default (samples 1, greedy, no BOS, max length 512;
@@ -32,14 +34,19 @@ public final class EvalRun {
      * @param limit           only the first N items of each task; null: all
      * @param sandbox         humaneval's code runner; null: programs are not run
      * @param execWorkers     programs run in parallel; null: number of cores
+     * @param keepRepeats     score every record, also those repeating an earlier record's prompt (the reference
+     *                        keeps one per prompt)
+     * @param maxLengthGeneration humaneval: prompt + output tokens at most (bigcode's max_length_generation); null:
+     *                        512; 0: no limit
      */
     public record Options(String task, Path data, String template, Integer limit, int batchSize, int maxNewTokens,
                           ScoreOn scoreOn, Integer samples, Double temperature, Double topP, Integer topK, long seed,
-                          Boolean bos, Integer maxLength, int maxPromptLength, PythonSandbox sandbox, Integer execWorkers) {
+                          Boolean bos, Integer maxLength, int maxPromptLength, PythonSandbox sandbox, Integer execWorkers,
+                          boolean keepRepeats, Integer maxLengthGeneration) {
         /** Greedy, reference scoring, every other option at the task's default. */
         public static Options defaults(String task, Path data, Integer limit, int batchSize, int maxNewTokens) {
             return new Options(task, data, null, limit, batchSize, maxNewTokens, ScoreOn.REFERENCE, null, null, null, null, 0,
-                    null, null, DEFAULT_MAX_PROMPT_LENGTH, null, null);
+                    null, null, DEFAULT_MAX_PROMPT_LENGTH, null, null, false, null);
         }
     }
 
@@ -57,12 +64,12 @@ public final class EvalRun {
     private final Options options;
     private final List<Evaluator.TaskData> tasks;
     private final Decoding decoding;
-    private final int samples, maxLength, execWorkers;
+    private final int samples, maxLength, execWorkers, maxLengthGeneration;
     private final boolean addBos;
 
     private EvalRun(Options o) {
         this.options = o;
-        this.tasks = EvalInputs.load(o.task(), o.data(), o.template(), o.limit(), o.sandbox());
+        this.tasks = EvalInputs.load(o.task(), o.data(), o.template(), o.limit(), o.sandbox(), o.keepRepeats());
         EvalTask first = tasks.getFirst().task();
         Decoding base = first.defaultDecoding(o.maxNewTokens());
         this.decoding = new Decoding(o.maxNewTokens(), o.temperature() != null ? o.temperature() : base.temperature(),
@@ -72,7 +79,11 @@ public final class EvalRun {
         this.addBos = o.bos() != null ? o.bos() : humaneval;
         this.maxLength = o.maxLength() != null ? o.maxLength() : humaneval ? 0 : DEFAULT_MAX_LENGTH;
         this.execWorkers = o.execWorkers() != null ? o.execWorkers() : Runtime.getRuntime().availableProcessors();
-        new ModelTextGenerator.Options(addBos, maxLength, o.maxPromptLength(), List.of()); // validates before loading
+        if (o.maxLengthGeneration() != null && !humaneval)
+            throw new org.lori4j.io.LoriException("--max-length-generation is for humaneval (bigcode's prompt + output limit); "
+                    + "other tasks use --max-new-tokens");
+        this.maxLengthGeneration = !humaneval ? 0 : o.maxLengthGeneration() != null ? o.maxLengthGeneration() : DEFAULT_MAX_LENGTH_GENERATION;
+        generatorOptions(List.of()); // validates before loading
         new Evaluator.Settings(o.batchSize(), decoding, samples, o.seed(), o.scoreOn(), execWorkers);
     }
 
@@ -104,10 +115,16 @@ public final class EvalRun {
             List<Integer> stop = GenerationConfig.load(model).eosTokenIds();
             if (stop.isEmpty()) stop = lm.config().eosTokenIds();
             if (stop.isEmpty()) stop = tok.eosIds();
-            TextGenerator gen = new ModelTextGenerator(lm, tok, new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop));
+            TextGenerator gen = new ModelTextGenerator(lm, tok, generatorOptions(stop));
             joinQuietly(warmUp);
             return new Evaluator(gen, settings, progress).run(tasks, out, resume, meta);
         }
+    }
+
+    /** Tokenization and decoding; humaneval's as bigcode: a prompt + output limit, code decoded raw. */
+    private ModelTextGenerator.Options generatorOptions(List<Integer> stop) {
+        return new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop, maxLengthGeneration,
+                options.task().equals("humaneval"));
     }
 
     /** Waits for the warm-up thread; an interrupt is passed on (the warm-up only affects speed). */
@@ -128,6 +145,9 @@ public final class EvalRun {
         ArrayNode sources = s.putArray("data");
         tasks.forEach(t -> sources.add(t.source()));
         if (o.limit() != null) s.put("limit", o.limit()); else s.putNull("limit");
+        s.put("one_per_prompt", !o.keepRepeats() && tasks.getFirst().task().onePerPrompt());
+        ArrayNode repeats = s.putArray("repeated_prompts_folded");
+        tasks.forEach(t -> repeats.add(t.repeats()));
         s.put("template", o.template() != null ? o.template() : tasks.getFirst().task().defaultTemplate());
         s.put("score_on", o.scoreOn().label());
         s.put("max_new_tokens", decoding.maxNewTokens());
@@ -139,6 +159,7 @@ public final class EvalRun {
         s.put("bos", addBos);
         s.put("max_length", maxLength);
         s.put("max_prompt_length", o.maxPromptLength());
+        if (maxLengthGeneration > 0) s.put("max_length_generation", maxLengthGeneration);
         s.put("batch_size", o.batchSize());
         if (o.sandbox() != null) {
             s.put("exec_timeout_s", o.sandbox().limits().timeout().toMillis() / 1000.0);

@@ -32,6 +32,12 @@ public sealed interface EvalTask permits HexPhiTask, Gsm8kTask, CommonsenseTask,
     /** Outputs per item by default (HumanEval samples several). */
     default int defaultSamples() { return 1; }
 
+    /**
+     * Whether records with the same prompt count once, as in the reference's loaders (a dict keyed by prompt: the
+     * first position, the last record's answer). HumanEval (bigcode's harness) and the exact-match task keep all.
+     */
+    default boolean onePerPrompt() { return true; }
+
     /** Whether scoring runs model-written code (needs --allow-code-execution). */
     default boolean executesCode() { return false; }
 

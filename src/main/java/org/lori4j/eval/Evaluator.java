@@ -42,8 +42,13 @@ public final class Evaluator {
         }
     }
 
-    /** A task with its items and where they came from. */
-    public record TaskData(EvalTask task, List<EvalItem> items, String source) {}
+    /**
+     * A task with its items and where they came from; {@code repeats} records repeated an earlier record's prompt and
+     * were folded into it ({@link EvalInputs}).
+     */
+    public record TaskData(EvalTask task, List<EvalItem> items, String source, int repeats) {
+        public TaskData(EvalTask task, List<EvalItem> items, String source) { this(task, items, source, 0); }
+    }
 
     /** The outcome: per-task results, the average when several tasks ran, and the speed of this run's generation. */
     public record Report(List<TaskResult> results, double average, Speed speed, ObjectNode json) {}

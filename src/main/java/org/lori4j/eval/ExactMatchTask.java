@@ -11,6 +11,7 @@ public final class ExactMatchTask implements EvalTask {
     @Override public String name() { return "exact"; }
     @Override public String metric() { return "exact_match"; }
     @Override public String defaultTemplate() { return "raw"; }
+    @Override public boolean onePerPrompt() { return false; }
 
     @Override
     public EvalItem item(EvalData.Row row, int index, String template) {

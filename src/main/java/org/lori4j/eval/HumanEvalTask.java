@@ -22,6 +22,7 @@ public final class HumanEvalTask implements EvalTask {
     @Override public String defaultTemplate() { return "raw"; }
     @Override public int defaultSamples() { return 20; }
     @Override public boolean executesCode() { return true; }
+    @Override public boolean onePerPrompt() { return false; }
 
     @Override
     public Decoding defaultDecoding(int maxNewTokens) { return new Decoding(maxNewTokens, 0.2, 0, 0.95, STOP_WORDS); }

@@ -15,14 +15,23 @@ import java.util.List;
  * (no BOS, {@code add_special_tokens=False}, unless addBos), truncates a prompt to its first maxPromptLength
  * tokens when prompt + target + EOS exceed maxLength (the reference's 512/256, keep-start; 0 = never), generates
  * the batch with {@link Generator}, and decodes the new tokens in the context of the prompt (so SentencePiece
- * spacing is that of the full decoded sequence), skipping special tokens.
+ * spacing is that of the full decoded sequence), skipping special tokens. With {@code maxTotalLength} (bigcode's
+ * max_length_generation, for HumanEval) a prompt keeps its first maxTotalLength tokens and prompt + output stay
+ * within it; with {@code rawText} the output is decoded as bigcode decodes it when the EOS text is a stop word:
+ * special tokens kept, no clean-up of tokenization spaces, and it ends where the EOS token's text first appears.
  */
 public final class ModelTextGenerator implements TextGenerator {
 
     /** Tokenization and truncation settings. */
-    public record Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds) {
+    public record Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds, int maxTotalLength,
+                          boolean rawText) {
+        public Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds) {
+            this(addBos, maxLength, maxPromptLength, stopIds, 0, false);
+        }
+
         public Options {
             if (maxLength < 0 || maxPromptLength < 0) throw new LoriException("--max-length and --max-prompt-length must be >= 0");
+            if (maxTotalLength < 0) throw new LoriException("--max-length-generation must be >= 0, got " + maxTotalLength);
             if (maxLength > 0 && maxPromptLength >= maxLength)
                 throw new LoriException("--max-prompt-length (" + maxPromptLength + ") must be below --max-length (" + maxLength + ")");
             stopIds = List.copyOf(stopIds);
@@ -53,6 +62,7 @@ public final class ModelTextGenerator implements TextGenerator {
         List<int[]> prompts = new ArrayList<>(n);
         String[] truncated = new String[n];
         long[] seeds = new long[n];
+        int[] maxNew = options.maxTotalLength() > 0 ? new int[n] : null;
         List<int[]> encoded = tokenizer.encodeAll(requests.stream().map(Request::prompt).toList(), options.addBos());
         List<int[]> targets = options.maxLength() > 0
                 ? tokenizer.encodeAll(requests.stream().map(Request::target).toList(), false) : null;
@@ -68,6 +78,15 @@ public final class ModelTextGenerator implements TextGenerator {
                     truncated[r] = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
                 }
             }
+            if (options.maxTotalLength() > 0) {
+                // bigcode: the prompt tokenized with truncation to max_length (keep-start), and generate(max_length=...)
+                // bounds prompt + output; a prompt that fills it gets no output (bigcode returns the input then).
+                if (ids.length > options.maxTotalLength()) {
+                    ids = Arrays.copyOf(ids, options.maxTotalLength());
+                    truncated[r] = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
+                }
+                maxNew[r] = options.maxTotalLength() - ids.length;
+            }
             if (ids.length == 0) {
                 if (tokenizer.bosId() == null) throw new LoriException("an empty prompt cannot be continued by a tokenizer without BOS");
                 ids = new int[]{tokenizer.bosId()};
@@ -77,21 +96,31 @@ public final class ModelTextGenerator implements TextGenerator {
         }
         SamplingParams params = new SamplingParams((float) decoding.temperature(), decoding.topK(), (float) decoding.topP(),
                 0, 1f, decoding.maxNewTokens(), options.stopIds());
-        generator.generate(prompts, seeds, params, slots, null, (i, g) ->
+        generator.generate(prompts, seeds, maxNew, params, slots, null, (i, g) ->
                 sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i])));
     }
 
     /** decode(prompt + new) minus decode(prompt): the output as it appears in the reference's decoded sequence. */
     private String continuation(int[] prompt, int[] generated) {
         if (generated.length == 0) return "";
-        boolean clean = tokenizer.cleanUpTokenizationSpaces();
         int[] all = Arrays.copyOf(prompt, prompt.length + generated.length);
         System.arraycopy(generated, 0, all, prompt.length, generated.length);
-        String full = tokenizer.decode(all, true, clean);
-        String head = tokenizer.decode(prompt, true, clean);
-        if (full.startsWith(head)) return full.substring(head.length());
-        int i = 0;
-        while (i < head.length() && i < full.length() && full.charAt(i) == head.charAt(i)) i++;
-        return full.substring(i);
+        String full = decode(all);
+        String head = decode(prompt);
+        String out;
+        if (full.startsWith(head)) out = full.substring(head.length());
+        else {
+            int i = 0;
+            while (i < head.length() && i < full.length() && full.charAt(i) == head.charAt(i)) i++;
+            out = full.substring(i);
+        }
+        String eos = tokenizer.eosToken();
+        if (options.rawText() && eos != null && !eos.isEmpty() && out.contains(eos)) out = out.substring(0, out.indexOf(eos));
+        return out;
+    }
+
+    /** Text of ids: special tokens skipped and the tokenizer's clean-up, or (rawText) both off, as bigcode decodes code. */
+    private String decode(int[] ids) {
+        return options.rawText() ? tokenizer.decode(ids, false, false) : tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
     }
 }

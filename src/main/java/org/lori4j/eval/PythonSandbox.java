@@ -21,8 +21,10 @@ import java.util.concurrent.TimeUnit;
  * Runs untrusted Python programs (HumanEval completions with their tests) one process per program:
  * a fresh temporary work folder as cwd, an environment with nothing but PATH/HOME/TMPDIR/LANG (so no
  * proxies), no network when {@code unshare} can make a network namespace, resource limits (CPU time,
- * address space, file size), a wall-clock timeout that kills the process tree, and an audit hook that
- * ends the program before it writes outside its folder, spawns processes or opens sockets.
+ * address space, file size), the reference's time limit on the program's exec (a SIGALRM timer inside the
+ * process, as bigcode/human-eval's time_limit) and, as their process join, a wall-clock limit one second longer
+ * that kills the process tree, and an audit hook that ends the program before it writes outside its folder,
+ * spawns processes or opens sockets.
  * This reduces accidents; it is not a security boundary (see the README).
  */
 public final class PythonSandbox {
@@ -114,7 +116,7 @@ public final class PythonSandbox {
             List<String> cmd = new ArrayList<>(isolation);
             cmd.addAll(List.of(python.toString(), "-I", "-B", runner.toString(), result.toString(), prog.toString(),
                     work.toString(), Long.toString(cpu), Long.toString(limits.addressSpaceBytes()),
-                    Long.toString(limits.fileSizeBytes())));
+                    Long.toString(limits.fileSizeBytes()), Double.toString(limits.timeout().toMillis() / 1000.0)));
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile())
                     .redirectErrorStream(true).redirectOutput(base.resolve("output.txt").toFile());
             Map<String, String> env = pb.environment();
@@ -132,13 +134,15 @@ public final class PythonSandbox {
             } catch (IOException ignored) {
                 // the process already ended; its result says why
             }
-            boolean ended = p.waitFor(limits.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            long wallMillis = limits.timeout().toMillis() + 1000;   // the reference joins its process after timeout + 1 s
+            boolean ended = p.waitFor(wallMillis, TimeUnit.MILLISECONDS);
             if (!ended) {
                 kill(p);
-                return new Outcome(Status.TIMED_OUT, "timed out after " + limits.timeout().toMillis() + " ms");
+                return new Outcome(Status.TIMED_OUT, "timed out after " + wallMillis + " ms");
             }
             String r = Files.readString(result, StandardCharsets.UTF_8).strip();
             if (r.equals("passed " + nonce) && p.exitValue() == 0) return new Outcome(Status.PASSED, "passed");
+            if (r.startsWith("timed out")) return new Outcome(Status.TIMED_OUT, r);
             if (r.startsWith("violation: ")) return new Outcome(Status.VIOLATION, r);
             if (r.startsWith("failed: ")) return new Outcome(Status.FAILED, r);
             int code = p.exitValue();

@@ -85,7 +85,17 @@ public final class Generator {
      */
     public void generate(List<int[]> prompts, long[] seeds, SamplingParams params, int slots, TokenListener listener,
                          Finished finished) {
+        generate(prompts, seeds, null, params, slots, listener, finished);
+    }
+
+    /**
+     * As {@link #generate(List, long[], SamplingParams, int, TokenListener, Finished)}, with prompt i generating at most
+     * min(maxNew[i], params.maxNewTokens()) tokens (0: it finishes at once with none); maxNew null: no per-prompt cap.
+     */
+    public void generate(List<int[]> prompts, long[] seeds, int[] maxNew, SamplingParams params, int slots,
+                         TokenListener listener, Finished finished) {
         int n = prompts.size();
+        if (maxNew != null && maxNew.length != n) throw new IllegalArgumentException(maxNew.length + " limits for " + n + " prompts");
         if (seeds.length != n) throw new IllegalArgumentException(seeds.length + " seeds for " + n + " prompts");
         if (slots < 1) throw new IllegalArgumentException("slots must be positive: " + slots);
         if (n == 0) return;
@@ -95,8 +105,13 @@ public final class Generator {
             if (prompts.get(i).length == 0) throw new LoriException("prompt " + i + " is empty: generation needs at least one token (e.g. BOS)");
             maxPrompt = Math.max(maxPrompt, prompts.get(i).length);
         }
-        int maxNew = params.maxNewTokens();
-        if (maxNew == 0) {
+        int most = params.maxNewTokens();
+        int[] limit = new int[n];
+        for (int i = 0; i < n; i++) {
+            limit[i] = maxNew == null ? most : Math.min(most, maxNew[i]);
+            if (limit[i] < 0) throw new IllegalArgumentException("prompt " + i + ": negative token limit " + limit[i]);
+        }
+        if (most == 0) {
             for (int i = 0; i < n; i++) finished.accept(i, new int[0]);
             return;
         }
@@ -104,7 +119,7 @@ public final class Generator {
         for (int id : params.stopIds()) if (id >= 0 && id < V) stop[id] = true;
 
         int S = Math.min(slots, n);
-        KvCache cache = model.newCache(S, maxPrompt + maxNew);
+        KvCache cache = model.newCache(S, maxPrompt + most);
         int[] prompt = new int[S];            // the prompt a slot is decoding, -1 when free
         Arrays.fill(prompt, -1);
         Sampler[] samplers = new Sampler[S];
@@ -116,6 +131,11 @@ public final class Generator {
             for (int s = 0; s < S && next < n; s++) {
                 if (prompt[s] >= 0) continue;
                 int i = next++;
+                if (limit[i] == 0) {   // nothing to generate: done without taking the slot
+                    finished.accept(i, new int[0]);
+                    s--;
+                    continue;
+                }
                 int[] p = prompts.get(i);
                 // Prefix reuse: the slot's cache still holds the keys/values of its previous sequence, and a
                 // position's keys/values depend only on the tokens up to it, so the part of the new prompt that
@@ -123,13 +143,13 @@ public final class Generator {
                 // token is fed, for the logits.
                 int keep = 0;
                 if (history[s] != null) {
-                    int most = Math.min(cache.length(s), p.length - 1);
-                    while (keep < most && history[s][keep] == p[keep]) keep++;
+                    int common = Math.min(cache.length(s), p.length - 1);
+                    while (keep < common && history[s][keep] == p[keep]) keep++;
                 }
                 cache.truncate(s, keep);
                 prompt[s] = i;
                 samplers[s] = new Sampler(params, seeds[i]);
-                history[s] = Arrays.copyOf(p, p.length + maxNew);
+                history[s] = Arrays.copyOf(p, p.length + limit[i]);
                 promptLen[s] = histLen[s] = p.length;
                 feed[s] = keep == 0 ? p : Arrays.copyOfRange(p, keep, p.length);
                 active++;
@@ -144,7 +164,7 @@ public final class Generator {
                 if (!done) {
                     history[s][histLen[s]++] = t;
                     if (listener != null) listener.onToken(prompt[s], t);
-                    done = histLen[s] - promptLen[s] >= maxNew;
+                    done = histLen[s] - promptLen[s] >= limit[prompt[s]];
                 }
                 if (done) {
                     finished.accept(prompt[s], Arrays.copyOfRange(history[s], promptLen[s], histLen[s]));

@@ -34,9 +34,12 @@ public final class PromptTemplates {
 
     private static Map<String, Template> templates() {
         Map<String, Template> t = new LinkedHashMap<>();
+        // The reference's loader of its local tasks/ files (get_default) builds the prompt from the instruction alone:
+        // its f-string has no input section, and an input field is ignored.
         t.put("alpaca-lori16", new Template(
-                "LoRI reference Alpaca prompt with 16-space indentation (local tasks/, e.g. the commonsense files)",
-                true, (ins, inp) -> loriAlpaca(" ".repeat(16), ins, inp)));
+                "LoRI reference Alpaca prompt with 16-space indentation (local tasks/, e.g. the commonsense files); "
+                        + "instruction only: an input is ignored, as upstream",
+                true, (ins, inp) -> loriAlpaca(" ".repeat(16), ins, "")));
         t.put("alpaca-lori20", new Template(
                 "LoRI reference Alpaca prompt with 20-space indentation (saferpaca, commonsense_170k, codealpaca)",
                 true, (ins, inp) -> loriAlpaca(" ".repeat(20), ins, inp)));
@@ -63,7 +66,8 @@ public final class PromptTemplates {
 
     /**
      * The prompt for INSTRUCTION and INPUT (null or "" means no input, as Python's {@code if input:} upstream).
-     * Templates without an input slot reject a non-empty input.
+     * Templates without an input slot reject a non-empty input, except "alpaca-lori16", which ignores it as the
+     * reference's loader of those files does.
      */
     public static String format(String templateName, String instruction, String input) {
         Template t = get(templateName);

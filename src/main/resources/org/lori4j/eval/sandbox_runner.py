@@ -1,7 +1,7 @@
 # lori4j's runner for one untrusted Python program (HumanEval completions). Not a security sandbox:
 # it sets resource limits, then an audit hook (PEP 578) that ends the process before the program
 # writes outside its work folder, starts processes, opens sockets or loads native code.
-# argv: result_file program_file work_dir cpu_seconds address_space_bytes file_size_bytes
+# argv: result_file program_file work_dir cpu_seconds address_space_bytes file_size_bytes time_limit_seconds
 # stdin: one line, a nonce written to the result file only when the program ran to its end.
 import os
 import sys
@@ -11,6 +11,7 @@ def _main():
     result_path, program_path = sys.argv[1], sys.argv[2]
     work = os.path.realpath(sys.argv[3])
     cpu, mem, fsize = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    time_limit = float(sys.argv[7])
     nonce = sys.stdin.readline().strip()
     rfd = os.open(result_path, os.O_WRONLY | os.O_TRUNC)
     with open(program_path, encoding="utf-8") as f:
@@ -74,10 +75,26 @@ def _main():
         finally:
             busy[0] = False
 
+    import signal
+
+    class TimeoutException(Exception):  # as the reference's: an Exception raised by SIGALRM
+        pass
+
+    def on_alarm(signum, frame):
+        raise TimeoutException("Timed out!")
+
     sys.addaudithook(check)
     try:
-        # Like the reference harness: exec with fresh, empty globals.
-        exec(compile(source, "program.py", "exec"), {})
+        # Like the reference harness: exec with fresh, empty globals, under a real-time limit (its time_limit()).
+        signal.setitimer(signal.ITIMER_REAL, time_limit)
+        signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            exec(compile(source, "program.py", "exec"), {})
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except TimeoutException:
+        report("timed out after " + str(time_limit) + " s")
+        exit_now(1)
     except BaseException as e:  # SystemExit too: the reference counts it as a failure
         report("failed: " + type(e).__name__ + ": " + str(e)[:500])
         exit_now(1)

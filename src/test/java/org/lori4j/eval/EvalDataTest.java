@@ -67,4 +67,45 @@ class EvalDataTest {
         assertEquals(500, rows.size());
         assertEquals("answer2", new CommonsenseTask("openbookqa").item(rows.getFirst(), 0, "alpaca-lori16").gold());
     }
+
+    @Test
+    void repeatedPromptsCountOnceAtTheFirstPositionWithTheLastAnswerAsTheReferenceDict(@TempDir Path dir) throws Exception {
+        // juzhengz/LoRI get_datasets.py keys its data by prompt: a repeat keeps the first slot, its target is overwritten
+        Path f = dir.resolve("g.jsonl");
+        Files.writeString(f, """
+                {"question": "Q1", "answer": "#### 1"}
+                {"question": "Q2", "answer": "#### 2"}
+                {"question": "Q1", "answer": "#### 3"}
+                {"question": "Q1", "answer": "#### 4"}
+                {"question": "Q5", "answer": "#### 5"}
+                """);
+        var t = EvalInputs.load("gsm8k", f, null, null, null).getFirst();
+        assertEquals(List.of("0", "1", "4"), t.items().stream().map(EvalItem::id).toList());
+        assertEquals(List.of("4.0", "2.0", "5.0"), t.items().stream().map(EvalItem::gold).toList());
+        assertEquals(List.of(0, 1, 4), t.items().stream().map(EvalItem::index).toList());
+        assertEquals(2, t.repeats());
+        // --limit slices the records first, as the reference's data_fraction
+        var limited = EvalInputs.load("gsm8k", f, null, 3, null).getFirst();
+        assertEquals(List.of("3.0", "2.0"), limited.items().stream().map(EvalItem::gold).toList());
+        // --no-dedup keeps every record; the generic exact-match task always does
+        assertEquals(5, EvalInputs.load("gsm8k", f, null, null, null, true).getFirst().items().size());
+        Path e = dir.resolve("e.jsonl");
+        Files.writeString(e, "{\"prompt\": \"p\", \"answer\": \"a\"}\n{\"prompt\": \"p\", \"answer\": \"b\"}\n");
+        var exact = EvalInputs.load("exact", e, null, null, null).getFirst();
+        assertEquals(2, exact.items().size());
+        assertEquals(0, exact.repeats());
+    }
+
+    @Test
+    void commonsensePromptsIgnoreTheInputFieldAsTheReference(@TempDir Path dir) throws Exception {
+        // get_default builds the prompt from the instruction alone, so these two records are one prompt
+        Path f = dir.resolve("boolq").resolve("test.json");
+        Files.createDirectories(f.getParent());
+        Files.writeString(f, "[{\"instruction\": \"Is it?\", \"input\": \"ctx A\", \"output\": \"the correct answer is true\"},"
+                + "{\"instruction\": \"Is it?\", \"input\": \"\", \"output\": \"the correct answer is false\"}]");
+        var t = EvalInputs.load("boolq", f, null, null, null).getFirst();
+        assertEquals(1, t.items().size());
+        assertEquals("false", t.items().getFirst().gold());
+        assertTrue(!t.items().getFirst().prompt().contains("ctx A"));
+    }
 }

@@ -44,6 +44,13 @@ class PythonSandboxTest {
         assertFalse(busy.passed());
         PythonSandbox.Outcome sleepy = quick.run("import time\nwhile True:\n    time.sleep(0.1)\n");
         assertEquals(PythonSandbox.Status.TIMED_OUT, sleepy.status());
+        // the reference's limit: a timer on the exec inside the process raises TimeoutException after 1 s
+        assertTrue(sleepy.detail().startsWith("timed out after 1.0 s"), sleepy.detail());
+        // a program that catches that exception is killed at the reference's process join, one second later
+        PythonSandbox.Outcome stubborn = quick.run("import time\nwhile True:\n    try:\n        time.sleep(10)\n"
+                + "    except Exception:\n        pass\n");
+        assertEquals(PythonSandbox.Status.TIMED_OUT, stubborn.status());
+        assertEquals("timed out after 2000 ms", stubborn.detail());
     }
 
     @Test

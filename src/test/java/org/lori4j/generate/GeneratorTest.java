@@ -109,4 +109,19 @@ class GeneratorTest {
         assertEquals(streamed, Arrays.stream(stopped).boxed().toList());
         assertEquals(0, g.generate(PROMPTS.get(1), SamplingParams.greedy(0, List.of()), null).length);
     }
+
+    @Test
+    void perPromptTokenLimitsCutEachOutputAndAZeroLimitNeedsNoSlot() {
+        SamplingParams p = SamplingParams.greedy(20, List.of());
+        Generator g = new Generator(model);
+        List<int[]> free = g.generate(PROMPTS, p);
+        int[][] got = new int[3][];
+        // limits 0, 7 and 50 (above the 20 of the params); two slots, so the zero-limit prompt must not hold one
+        g.generate(PROMPTS, new long[3], new int[]{0, 7, 50}, p, 2, null, (i, t) -> got[i] = t);
+        assertArrayEquals(new int[0], got[0]);
+        assertArrayEquals(Arrays.copyOf(free.get(1), 7), got[1]);
+        assertArrayEquals(free.get(2), got[2]);
+        assertEquals(20, got[2].length);
+        assertThrows(IllegalArgumentException.class, () -> g.generate(PROMPTS, new long[3], new int[]{1, 2}, p, 2, null, (i, t) -> {}));
+    }
 }

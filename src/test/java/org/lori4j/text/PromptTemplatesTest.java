@@ -22,6 +22,8 @@ class PromptTemplatesTest {
                 + S16 + "### Instruction:\n" + S16 + "Is the sky blue?\n\n" + S16 + "### Response:\n" + S16;
         assertEquals(expected, PromptTemplates.format("alpaca-lori16", "Is the sky blue?", null));
         assertEquals(expected, PromptTemplates.format("alpaca-lori16", "Is the sky blue?", ""));
+        // get_default calls generate_prompt(row['instruction']): a record's input never reaches the prompt
+        assertEquals(expected, PromptTemplates.format("alpaca-lori16", "Is the sky blue?", "Some context."));
         assertEquals(16, S16.length());
     }
 
