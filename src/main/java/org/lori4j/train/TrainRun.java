@@ -223,14 +223,23 @@ public final class TrainRun {
             LoraAdapter src = LoraAdapter.load(source);
             src.checkAgainst(mc);
             AdapterConfig sc = src.config();
-            if (req.rank() != null && req.rank() != sc.r() || req.alpha() != null && req.alpha() != sc.loraAlpha()
-                    || req.targets() != null && !sameTargets(req.targets(), sc.targetModules()))
-                throw new LoriException("--rank/--alpha/--targets differ from " + source + ", the LoRI-D adapter the mask came from"
-                        + " (r " + sc.r() + ", alpha " + sc.loraAlpha() + ", targets " + sc.targetModules() + "); drop them, or pass --seed for a fresh A");
+            if (req.rank() != null && req.rank() != sc.r() || req.targets() != null && !sameTargets(req.targets(), sc.targetModules()))
+                throw new LoriException("--rank/--targets differ from " + source + ", the LoRI-D adapter the mask came from"
+                        + " (r " + sc.r() + ", targets " + sc.targetModules() + "); drop them, or pass --seed for a fresh A");
+            // A's draw depends only on the shapes, so another alpha (upstream's Mistral GSM8K scripts: 32 for LoRI-D,
+            // 64 for LoRI-S) keeps the same A and changes only the scaling
+            boolean newAlpha = req.alpha() != null && req.alpha() != sc.loraAlpha();
+            if (newAlpha && !sc.alphaPattern().isEmpty())
+                throw new LoriException("--alpha " + req.alpha() + ": " + source + " sets alpha_pattern " + sc.alphaPattern()
+                        + ", which a new lora_alpha would not replace; drop --alpha");
+            if (newAlpha) sc = sc.with(sc.r(), req.alpha(), sc.targetModules(), sc.targetModulesRegex(), sc.rankPattern(), sc.alphaPattern());
             List<LoraAdapter.Module> mods = new ArrayList<>();
-            for (LoraAdapter.Module m : src.modules().values())
-                mods.add(new LoraAdapter.Module(m.name(), m.layer(), m.proj(), m.r(), m.in(), m.out(), m.alpha(), m.scaling(),
+            for (LoraAdapter.Module m : src.modules().values()) {
+                double a = newAlpha ? req.alpha() : m.alpha();
+                double scaling = newAlpha ? AdapterConfig.scaling(a, m.r(), sc.useRslora()) : m.scaling();
+                mods.add(new LoraAdapter.Module(m.name(), m.layer(), m.proj(), m.r(), m.in(), m.out(), a, scaling,
                         m.a().clone(), new float[m.b().length]));
+            }
             Long seed = recordedSeed(source);
             return new Built(src.with(sc, mods), "copied from " + source + " (the LoRI-D run the mask came from"
                     + (seed != null ? ", seed " + seed : "") + "), B = 0", seed, source);

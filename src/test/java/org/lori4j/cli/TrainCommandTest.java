@@ -84,6 +84,26 @@ class TrainCommandTest {
     }
 
     @Test
+    void loriSWithAnotherAlphaKeepsTheLoriDAAndScalesByTheNewAlpha(@TempDir Path out, @TempDir Path out2) {
+        // upstream's LoRI-S draws the same A whatever its alpha (e.g. Mistral GSM8K: alpha 32 for LoRI-D, 64 for LoRI-S)
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-s", "--data", f("data.jsonl"), "--mask", f("lorid/masks/0.5_mask.pt"),
+                "--alpha", "16", "--steps", "2"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out), lorid = LoraAdapter.load(FIX.resolve("lorid"));
+        assertEquals(8.0, lorid.config().loraAlpha());
+        assertEquals(16.0, got.config().loraAlpha());
+        for (LoraAdapter.Module m : got.modules().values()) {
+            assertArrayEquals(lorid.module(m.name()).a(), m.a(), 0f, m.name());
+            assertEquals(16.0 / 4, m.scaling(), m.name());
+        }
+        // another rank would need another A: refused
+        LoriCli.Result bad = LoriCli.run(args(out2, "--method", "lori-s", "--data", f("data.jsonl"), "--mask", f("lorid/masks/0.5_mask.pt"),
+                "--rank", "8", "--steps", "2"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--rank/--targets differ from"), bad.err());
+    }
+
+    @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
