@@ -153,11 +153,23 @@ public final class AdapterMerge {
         AdapterConfig config = first.with(newRank, newRank, targets, regex, Map.of(), Map.of()).withRslora(rslora);
         double newScaling = AdapterConfig.scaling(newRank, newRank, rslora);
 
-        // union of module names, in each adapter's order
+        // union of module names, in each adapter's order, where the merged config puts a LoRA layer: PEFT creates
+        // the merged adapter from the first adapter's config, so its layers_to_transform (or exclude_modules) holds
+        List<String> outside = new ArrayList<>();
         Map<String, List<Integer>> present = new LinkedHashMap<>();
         for (int i = 0; i < adapters.size(); i++)
-            for (String name : adapters.get(i).modules().keySet())
+            for (String name : adapters.get(i).modules().keySet()) {
+                if (!config.targets(name)) {
+                    if (!outside.contains(name)) outside.add(name);
+                    continue;
+                }
                 present.computeIfAbsent(name, k -> new ArrayList<>()).add(i);
+            }
+        if (!outside.isEmpty())
+            warn.accept(outside.size() + " module(s) (e.g. " + outside.getFirst() + ") are not merged: the merged config, copied from "
+                    + adapters.getFirst().label() + " as PEFT does, does not target them (layers_to_transform "
+                    + first.layersToTransform() + ", exclude_modules " + first.excludeModules() + ")");
+        if (present.isEmpty()) throw new LoriException("no module is targeted by the merged config (copied from " + adapters.getFirst().label() + ")");
 
         List<LoraAdapter.Module> out = new ArrayList<>();
         for (var e : present.entrySet()) {

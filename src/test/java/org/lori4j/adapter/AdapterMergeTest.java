@@ -255,4 +255,31 @@ class AdapterMergeTest {
         assertArrayEquals(x, AdapterMerge.magnitudePrune(x, 1.0));
         assertArrayEquals(new float[7], AdapterMerge.magnitudePrune(x, 0.1));
     }
+
+    @Test
+    void theMergedAdapterHoldsOnlyTheModulesItsCopiedConfigTargets() {
+        // PEFT builds the merged adapter from the first adapter's config: with layers_to_transform [0] copied, only
+        // layer 0 gets the merged LoRA layers, and the merged folder must load again (its modules all targeted)
+        LoraAdapter a = ad("lora_a"), b = ad("lora_b");
+        AdapterConfig c = a.config();
+        AdapterConfig only0 = new AdapterConfig(c.r(), c.loraAlpha(), c.loraDropout(), c.targetModules(), c.targetModulesRegex(),
+                c.excludeModules(), c.bias(), c.fanInFanOut(), c.useRslora(), c.useDora(), c.rankPattern(), c.alphaPattern(),
+                c.modulesToSave(), List.of(0), c.layersPattern(), c.baseModelNameOrPath(), c.taskType(), c.inferenceMode(),
+                c.initLoraWeights());
+        LoraAdapter first = a.with(only0, a.modules().values().stream().filter(m -> m.layer() == 0).toList());
+        assertTrue(b.modules().values().stream().anyMatch(m -> m.layer() != 0), "the fixture needs modules beyond layer 0");
+        List<String> warnings = new ArrayList<>();
+        LoraAdapter merged = AdapterMerge.merge(List.of(first, b), new double[]{1, 1}, AdapterMerge.Options.of(AdapterMerge.Method.CAT),
+                warnings::add);
+        assertEquals(List.of(0), merged.config().layersToTransform());
+        assertFalse(merged.modules().isEmpty());
+        for (LoraAdapter.Module m : merged.modules().values()) {
+            assertEquals(0, m.layer(), m.name());
+            assertTrue(merged.config().targets(m.name()), m.name());
+        }
+        java.util.Set<String> layer0 = new java.util.HashSet<>(first.modules().keySet());
+        b.modules().values().stream().filter(m -> m.layer() == 0).forEach(m -> layer0.add(m.name()));
+        assertEquals(layer0, merged.modules().keySet());
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("are not merged")), warnings.toString());
+    }
 }
