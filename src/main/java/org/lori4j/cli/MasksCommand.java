@@ -42,9 +42,9 @@ public final class MasksCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "output folder (default: ADAPTER/masks)")
     Path out;
 
-    @Option(names = "--format", defaultValue = "safetensors", paramLabel = "safetensors|pt|both",
-            description = "safetensors (default; BOOL tensors keyed by lora_B names), pt (torch.save dict keyed by "
-                    + "...lora_B.default.weight, as LoRI's reference writes and reads), or both")
+    @Option(names = "--format", defaultValue = "both", paramLabel = "safetensors|pt|both",
+            description = "safetensors (BOOL tensors keyed by lora_B names), pt (torch.save dict keyed by "
+                    + "...lora_B.default.weight, as LoRI's reference writes and reads), or both (default)")
     String format;
 
     @Override
