@@ -92,6 +92,15 @@ public final class TrainRun {
 
             Built built = buildAdapter(req, mc);
             LoraAdapter adapter = built.adapter();
+            if (adapter.embedTokens() != null || adapter.lmHead() != null) {
+                // An adapter saved from a resized vocabulary (LoRI's scripts add a <PAD> token when the tokenizer has
+                // none: Llama-3 128,257 rows) carries full embed_tokens / lm_head: the model trains on them, as
+                // upstream does on its resized model (frozen, so the softmax runs over the grown vocabulary), and
+                // they are saved again with the adapter, as PEFT does.
+                base.replaceEmbeddings(adapter.embedTokens() != null ? adapter.embedTokens() : base.embedTokens(), adapter.lmHead());
+                rep.info(String.format(Locale.ROOT, "embed_tokens%s from %s: vocabulary %d (frozen; saved with the adapter)",
+                        adapter.lmHead() != null ? " and lm_head" : "", built.aFrom(), base.config().vocabSize()));
+            }
             Map<String, Masks.Mask> masks = req.mask() == null ? null : Masks.read(req.mask());
             TrainModel model = new TrainModel(base);
             model.setCheckpointing(req.checkpointing());
@@ -203,8 +212,6 @@ public final class TrainRun {
         if (req.initAdapter() != null) {
             LoraAdapter a = LoraAdapter.load(req.initAdapter());
             a.checkAgainst(mc);
-            if (a.embedTokens() != null || a.lmHead() != null)
-                throw new LoriException(req.initAdapter() + ": adapters that also replace embed_tokens/lm_head cannot be trained here");
             AdapterConfig ac = a.config();
             if (req.rank() != null && req.rank() != ac.r() || req.alpha() != null && req.alpha() != ac.loraAlpha()
                     || req.targets() != null && !sameTargets(req.targets(), ac.targetModules()) || req.rslora() && !ac.useRslora())

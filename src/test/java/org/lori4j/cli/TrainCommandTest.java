@@ -104,6 +104,68 @@ class TrainCommandTest {
     }
 
     @Test
+    void anAdapterWithAGrownVocabularyTrainsOverItAndKeepsIt(@TempDir Path init, @TempDir Path out) throws IOException {
+        // An upstream LoRI adapter saved from a model resized for a <PAD> token carries embed_tokens / lm_head with one
+        // more row. Training from it (continual learning) runs the softmax over that grown vocabulary, as upstream's
+        // resized model does; the first step's loss must be the NLL of the adapted model's V+1 logits.
+        var base = org.lori4j.io.SafeTensors.read(FIX.resolve("model/model.safetensors")).tensors();
+        var embed = base.get("model.embed_tokens.weight");
+        var head = base.get("lm_head.weight");
+        int v = (int) embed.dim(0), c = (int) embed.dim(1);
+        float[] e = new float[(v + 1) * c], h = new float[(v + 1) * c];
+        for (int i = 0; i < v * c; i++) { e[i] = embed.getFloat(i); h[i] = head.getFloat(i); }
+        for (int j = 0; j < c; j++) {
+            e[v * c + j] = embed.getFloat(27L * c + j);
+            h[v * c + j] = 2 * head.getFloat(27L * c + j);   // a PAD logit large enough to change the loss
+        }
+        for (String name : List.of("adapter_config.json")) Files.copy(FIX.resolve("init").resolve(name), init.resolve(name));
+        var tensors = new java.util.LinkedHashMap<>(org.lori4j.io.SafeTensors.read(FIX.resolve("init/adapter_model.safetensors")).tensors());
+        tensors.put("base_model.model.model.embed_tokens.weight", org.lori4j.tensor.Tensor.of(e, v + 1, c));
+        tensors.put("base_model.model.lm_head.weight", org.lori4j.tensor.Tensor.of(h, v + 1, c));
+        org.lori4j.io.SafeTensors.write(init.resolve("adapter_model.safetensors"), tensors, Map.of("format", "pt"));
+
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--init-adapter", init.toString(),
+                "--steps", "1"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        LoraAdapter got = LoraAdapter.load(out);
+        assertEquals(v + 1, got.embedTokens().dim(0));
+        for (int i = 0; i < h.length; i++) assertEquals(h[i], got.lmHead().getFloat(i));
+
+        // the expected first loss: the mean over the first batch (4 records, no shuffle) of each record's summed NLL
+        double want = 0, plain = 0;
+        List<String> lines = Files.readAllLines(FIX.resolve("data.jsonl"));
+        try (var model = org.lori4j.model.LlamaModel.load(FIX.resolve("model"))) {
+            var active = new org.lori4j.adapter.ActiveAdapters(model, org.lori4j.adapter.ActiveAdapters.Mode.AUTO);
+            var handle = active.add(LoraAdapter.load(init), 1.0);
+            for (int pass = 0; pass < 2; pass++) {
+                int vocab = pass == 0 ? v + 1 : v;
+                double sum = 0;
+                for (int k = 0; k < 4; k++) {
+                    JsonNode rec = Json.MAPPER.readTree(lines.get(k));
+                    int[] ids = new int[rec.get("input_ids").size()];
+                    for (int i = 0; i < ids.length; i++) ids[i] = rec.get("input_ids").get(i).asInt();
+                    float[] logits = model.logits(ids);
+                    for (int t = 0; t + 1 < ids.length; t++) {
+                        int label = rec.get("labels").get(t + 1).asInt();
+                        if (label < 0) continue;
+                        double m = Double.NEGATIVE_INFINITY, z = 0;
+                        for (int j = 0; j < vocab; j++) m = Math.max(m, logits[t * vocab + j]);
+                        for (int j = 0; j < vocab; j++) z += Math.exp(logits[t * vocab + j] - m);
+                        sum += m + Math.log(z) - logits[t * vocab + label];
+                    }
+                }
+                if (pass == 0) want = sum / 4; else plain = sum / 4;
+                if (pass == 0) active.remove(handle);   // the base vocabulary, for the comparison below
+                if (pass == 0) handle = active.add(LoraAdapter.load(FIX.resolve("init")), 1.0);
+            }
+        }
+        double loss = Json.MAPPER.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).getFirst()).get("loss").asDouble();
+        assertEquals(want, loss, 1e-4 * Math.abs(want));
+        // the base vocabulary's loss lies far outside that tolerance: the test tells the two apart
+        assertTrue(Math.abs(want - plain) > 10 * 1e-4 * Math.abs(want), want + " vs " + plain + ": the PAD row must matter");
+    }
+
+    @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
