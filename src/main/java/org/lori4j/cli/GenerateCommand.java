@@ -17,9 +17,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /** {@code lori generate}: continues a prompt (or answers a chat message) and streams the new text to stdout. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -97,6 +95,12 @@ public final class GenerateCommand implements Runnable {
             }
             if (prompt.length == 0) throw new LoriException("the prompt is empty after tokenization; give some text or drop --no-bos");
             SamplingParams p = samplingParams(GenerationConfig.load(dir), prompt.length, tok, m);
+            List<String> unapplied = GenerationConfig.unapplied(dir);
+            if (!unapplied.isEmpty()) {
+                err.println("warning: " + dir.resolve(GenerationConfig.FILE) + " sets " + String.join(", ", unapplied)
+                        + ", which lori4j does not apply (transformers would)");
+                err.flush();
+            }
             if (input.prompt != null && !noEcho) {
                 out.print(text);
                 out.flush();
@@ -126,9 +130,10 @@ public final class GenerateCommand implements Runnable {
 
     SamplingParams samplingParams(GenerationConfig g, int promptLength, Tokenizer tok, LlamaModel m) {
         SamplingParams p = g.toSamplingParams(promptLength, DEFAULT_MAX_NEW_TOKENS, seed);
-        Set<Integer> stops = new LinkedHashSet<>(p.stopIds());
-        stops.addAll(tok.eosIds());
-        stops.addAll(m.config().eosTokenIds());
+        // transformers stops at generation_config's eos_token_id, which without generation_config.json comes from
+        // config.json; lori4j falls back to the tokenizer's EOS only when neither names one
+        List<Integer> stops = !p.stopIds().isEmpty() ? p.stopIds() : !m.config().eosTokenIds().isEmpty() ? m.config().eosTokenIds()
+                : tok.eosIds();
         try {
             p = p.withStopIds(List.copyOf(stops));
             if (maxNewTokens != null) p = p.withMaxNewTokens(maxNewTokens);

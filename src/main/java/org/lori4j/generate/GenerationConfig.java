@@ -12,7 +12,9 @@ import java.util.List;
 /**
  * The decoding defaults a model ships in {@code generation_config.json}, with Hugging Face's
  * defaults for absent fields (do_sample false, temperature 1, top_k 50, top_p 1,
- * repetition_penalty 1, max_length 20).
+ * repetition_penalty 1). With neither max_new_tokens nor max_length the caller picks the budget
+ * (lori4j: 256 new tokens; transformers: max_length 20, prompt included). Other fields that change
+ * what transformers generates are not applied: {@link #unapplied} names those a file sets.
  *
  * @param doSample          sample (true) or decode greedily (false)
  * @param eosTokenIds       ids that end generation (empty when the file names none)
@@ -30,6 +32,38 @@ public record GenerationConfig(boolean doSample, float temperature, int topK, fl
     /** Hugging Face's defaults (used when a model has no generation_config.json). */
     public static GenerationConfig defaults() {
         return new GenerationConfig(false, 1f, 50, 1f, 1f, List.of(), null, null);
+    }
+
+    /** Fields transformers applies that lori4j does not, with the value that leaves generation unchanged. */
+    private static final java.util.Map<String, Object> NOT_APPLIED = java.util.Map.ofEntries(
+            java.util.Map.entry("min_length", 0), java.util.Map.entry("min_new_tokens", 0),
+            java.util.Map.entry("no_repeat_ngram_size", 0), java.util.Map.entry("min_p", 0),
+            java.util.Map.entry("typical_p", 1), java.util.Map.entry("epsilon_cutoff", 0), java.util.Map.entry("eta_cutoff", 0),
+            java.util.Map.entry("num_beams", 1), java.util.Map.entry("suppress_tokens", List.of()),
+            java.util.Map.entry("begin_suppress_tokens", List.of()), java.util.Map.entry("bad_words_ids", List.of()),
+            java.util.Map.entry("forced_bos_token_id", List.of()), java.util.Map.entry("forced_eos_token_id", List.of()),
+            java.util.Map.entry("sequence_bias", List.of()), java.util.Map.entry("exponential_decay_length_penalty", List.of()),
+            java.util.Map.entry("encoder_repetition_penalty", 1));
+
+    /**
+     * The fields of {@code dir/generation_config.json} that would change what transformers generates but that lori4j
+     * does not apply (e.g. min_new_tokens, no_repeat_ngram_size, min_p), in file order; empty without the file.
+     */
+    public static List<String> unapplied(Path dir) {
+        Path file = dir.resolve(FILE);
+        List<String> out = new ArrayList<>();
+        if (!Files.isRegularFile(file)) return out;
+        JsonNode n = Json.read(file);
+        for (var it = n.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!NOT_APPLIED.containsKey(k)) continue;
+            JsonNode v = n.get(k);
+            Object neutral = NOT_APPLIED.get(k);
+            boolean inert = v == null || v.isNull() || (neutral instanceof List<?> ? v.isArray() && v.isEmpty() || v.isObject() && v.isEmpty()
+                    : v.isNumber() && v.asDouble() == ((Integer) neutral).doubleValue());
+            if (!inert) out.add(k);
+        }
+        return out;
     }
 
     /** Reads {@code dir/generation_config.json}, or returns {@link #defaults()} when the file does not exist. */

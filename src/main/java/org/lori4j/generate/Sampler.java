@@ -99,30 +99,33 @@ public final class Sampler {
 
     /**
      * HF TopPLogitsWarper: sort ascending, and remove tokens while the cumulative probability
-     * from the least likely up is at most 1 - p; the most likely token always stays.
+     * from the least likely up is at most 1 - p; the most likely token always stays. As torch computes it: a
+     * stable ascending sort (equal logits keep index order, so the lower index goes first), the running sum
+     * accumulated in double and rounded to float at each step (CPU cumsum), compared with 1 - p rounded to float,
+     * where p is the decimal the user wrote (0.9, not the float nearest to it widened).
      */
     public static void applyTopP(float[] l, float p) {
         if (p >= 1f) return;
         int V = l.length;
         float[] prob = softmax(l.clone());
         // Only tokens with probability > 0 can be removed (the rest are -inf already): sort them ascending by
-        // (logit, then higher index first) as primitive keys: the order-preserving int image of the float in the
-        // high half, the inverted index in the low half.
+        // (logit, then index) as primitive keys: the order-preserving int image of the float in the high half,
+        // the index in the low half.
         long[] keys = new long[V];
         int n = 0;
         for (int i = 0; i < V; i++) {
             if (prob[i] <= 0) continue;
             int bits = Float.floatToIntBits(l[i]);
             int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
-            keys[n++] = ((long) sortable << 32) | (0xffffffffL & ~i);
+            keys[n++] = ((long) sortable << 32) | (0xffffffffL & i);
         }
         Arrays.sort(keys, 0, n);
         double cum = 0;
-        double limit = 1.0 - (double) p;
+        float limit = (float) (1.0 - Double.parseDouble(Float.toString(p)));
         for (int j = 0; j < n - 1; j++) {       // the last (most likely) is never removed
-            int i = ~(int) keys[j];
+            int i = (int) keys[j];
             cum += prob[i];
-            if (cum <= limit) l[i] = Float.NEGATIVE_INFINITY;
+            if ((float) cum <= limit) l[i] = Float.NEGATIVE_INFINITY;
             else break;
         }
     }

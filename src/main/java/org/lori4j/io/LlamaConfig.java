@@ -112,13 +112,18 @@ public record LlamaConfig(
         String act = f.string("hidden_act", "silu");
         if (!act.equals("silu"))
             throw new LoriException(source + ": hidden_act '" + act + "' is not supported (only silu)");
-        if (f.bool("mlp_bias", false))
+        // Mistral and Qwen2 hard-code bias-free MLPs in transformers and never read mlp_bias
+        if (modelType.equals("llama") && f.bool("mlp_bias", false))
             throw new LoriException(source + ": mlp_bias true is not supported (gate/up/down projections without bias only)");
         int hidden = f.positiveInt("hidden_size", null);
         int inter = f.positiveInt("intermediate_size", null);
         int layers = f.positiveInt("num_hidden_layers", null);
         int heads = f.positiveInt("num_attention_heads", null);
-        int kvHeads = f.positiveInt("num_key_value_heads", heads);
+        // transformers' class defaults when the field is absent: MistralConfig 8, Qwen2Config 32, LlamaConfig None;
+        // None (absent for Llama, or an explicit null) means num_attention_heads
+        int kvHeads = !n.has("num_key_value_heads")
+                ? switch (modelType) { case "mistral" -> 8; case "qwen2" -> 32; default -> heads; }
+                : f.positiveInt("num_key_value_heads", heads);
         Integer headDim = f.nullableInt("head_dim");
         if (headDim == null) {
             if (hidden % heads != 0)
@@ -133,14 +138,21 @@ public record LlamaConfig(
         int vocab = f.positiveInt("vocab_size", null);
         double eps = f.positiveDouble("rms_norm_eps", 1e-6);   // HF's default for all three types
         // transformers 5 writes RoPE as one object, rope_parameters {rope_type, rope_theta, factor, ...}, and no
-        // rope_theta / rope_scaling; older files have those two. rope_parameters wins when both are present, as in v5.
-        JsonNode ropeParams = n.get("rope_parameters");
+        // rope_theta / rope_scaling; older files have those two. As transformers 5 reads them
+        // (convert_rope_params_to_dict): a non-empty rope_scaling wins over rope_parameters, and rope_theta comes from
+        // that object, else from the top-level field, else 10000.
+        JsonNode ropeScaling = n.get("rope_scaling");
+        boolean oldRope = ropeScaling != null && !ropeScaling.isNull() && !(ropeScaling.isObject() && ropeScaling.isEmpty());
+        JsonNode ropeParams = oldRope ? null : n.get("rope_parameters");
         boolean v5Rope = ropeParams != null && !ropeParams.isNull();
         if (v5Rope && (!ropeParams.isObject() || !ropeParams.has("rope_type") && !ropeParams.has("type")))
             throw new LoriException(source + ": field 'rope_parameters' must be an object with rope_type"
                     + " (per-layer-type RoPE parameters are not supported)");
-        double theta = v5Rope ? new Fields(ropeParams, source, "rope_parameters.").positiveDouble("rope_theta", 10000.0)
-                : f.positiveDouble("rope_theta", 10000.0);
+        double topTheta = f.positiveDouble("rope_theta", 10000.0);
+        JsonNode ropeObject = v5Rope ? ropeParams : oldRope ? ropeScaling : null;
+        double theta = ropeObject != null && ropeObject.isObject() && ropeObject.has("rope_theta") && !ropeObject.get("rope_theta").isNull()
+                ? new Fields(ropeObject, source, (v5Rope ? "rope_parameters" : "rope_scaling") + ".").positiveDouble("rope_theta", topTheta)
+                : topTheta;
         int defaultMaxPos = switch (modelType) {                 // HF's defaults per config class
             case "mistral" -> 4096 * 32;
             case "qwen2" -> 32768;
@@ -148,8 +160,10 @@ public record LlamaConfig(
         };
         int maxPos = f.positiveInt("max_position_embeddings", defaultMaxPos);
         boolean tie = f.bool("tie_word_embeddings", false);
-        Integer bos = f.nullableInt("bos_token_id");
-        List<Integer> eos = f.intOrIntList("eos_token_id");
+        // LlamaConfig and MistralConfig default to bos 1, eos 2 when the fields are absent; Qwen2Config to none
+        boolean ids12 = !modelType.equals("qwen2");
+        Integer bos = !n.has("bos_token_id") && ids12 ? Integer.valueOf(1) : f.nullableInt("bos_token_id");
+        List<Integer> eos = !n.has("eos_token_id") && ids12 ? List.of(2) : f.intOrIntList("eos_token_id");
         String dtypeName = f.string("torch_dtype", f.string("dtype", null));
         DType dtype = DType.F32;
         if (dtypeName != null) {
@@ -157,9 +171,13 @@ public record LlamaConfig(
             if (dtype == null)
                 throw new LoriException(source + ": torch_dtype '" + dtypeName + "' is not supported (float32, bfloat16, float16)");
         }
-        boolean bias = modelType.equals("qwen2") || f.bool("attention_bias", false);
-        RopeScaling scaling = v5Rope ? parseRopeScaling(ropeParams, source, "rope_parameters")
-                : parseRopeScaling(n.get("rope_scaling"), source, "rope_scaling");
+        // Qwen2 always has q/k/v biases; Mistral never (transformers hard-codes bias=False and ignores attention_bias)
+        boolean bias = modelType.equals("qwen2") || modelType.equals("llama") && f.bool("attention_bias", false);
+        // llama3 RoPE without original_max_position_embeddings: a top-level field, else max_position_embeddings
+        Integer topOriginal = f.nullableInt("original_max_position_embeddings");
+        int originalDefault = topOriginal != null ? topOriginal : maxPos;
+        RopeScaling scaling = v5Rope ? parseRopeScaling(ropeParams, source, "rope_parameters", originalDefault)
+                : parseRopeScaling(ropeScaling, source, "rope_scaling", originalDefault);
         // HF's defaults: MistralConfig sliding_window 4096 (null = none); Qwen2Config use_sliding_window false,
         // sliding_window 4096 from layer max_window_layers 28 on; Llama has no window.
         int window = 0, windowFrom = 0;
@@ -176,8 +194,10 @@ public record LlamaConfig(
         if (window < 0) throw new LoriException(source + ": field 'sliding_window' must be a positive integer or null, got " + window);
         // transformers 5 also writes layer_types, which then decides per layer (Qwen2 derives it from
         // max_window_layers; the window itself still comes from sliding_window / use_sliding_window)
+        // (MistralConfig only warns about layer_types and windows every layer)
         JsonNode types = n.get("layer_types");
-        if (types != null && !types.isNull() && window > 0) windowFrom = windowStartFromLayerTypes(types, layers, source);
+        if (types != null && !types.isNull() && window > 0 && !modelType.equals("mistral"))
+            windowFrom = windowStartFromLayerTypes(types, layers, source);
         return new LlamaConfig(modelType, hidden, inter, layers, heads, kvHeads, headDim, vocab, eps, theta, scaling,
                 maxPos, tie, bos, eos, dtype, bias, window, windowFrom);
     }
@@ -203,7 +223,7 @@ public record LlamaConfig(
         return first;
     }
 
-    private static RopeScaling parseRopeScaling(JsonNode r, String source, String field) {
+    private static RopeScaling parseRopeScaling(JsonNode r, String source, String field, int originalDefault) {
         if (r == null || r.isNull()) return null;
         if (!r.isObject()) throw new LoriException(source + ": field '" + field + "' must be an object or null");
         Fields f = new Fields(r, source, field + ".");
@@ -214,7 +234,7 @@ public record LlamaConfig(
             case "linear" -> new RopeScaling("linear", f.positiveDouble("factor", null), 0, 0, 0);
             case "llama3" -> new RopeScaling("llama3", f.positiveDouble("factor", null),
                     f.positiveDouble("low_freq_factor", null), f.positiveDouble("high_freq_factor", null),
-                    f.positiveInt("original_max_position_embeddings", null));
+                    f.positiveInt("original_max_position_embeddings", originalDefault));
             default -> throw new LoriException(source + ": " + field + " type '" + type
                     + "' is not supported (supported: llama3, linear)");
         };

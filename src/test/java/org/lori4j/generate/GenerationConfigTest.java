@@ -43,4 +43,14 @@ class GenerationConfigTest {
         LoriException e = assertThrows(LoriException.class, () -> GenerationConfig.load(dir));
         assertTrue(e.getMessage().contains("generation_config.json") && e.getMessage().contains("temperature"), e.getMessage());
     }
+
+    @Test
+    void fieldsTransformersWouldApplyButLoriDoesNotAreNamed(@TempDir Path dir) throws Exception {
+        assertEquals(java.util.List.of(), GenerationConfig.unapplied(dir));   // no file
+        java.nio.file.Files.writeString(dir.resolve(GenerationConfig.FILE), """
+                {"do_sample": true, "min_new_tokens": 5, "no_repeat_ngram_size": 0, "min_p": null, "num_beams": 1,
+                 "suppress_tokens": [], "bad_words_ids": [[7]], "typical_p": 0.9, "top_k": 20}""");
+        // neutral values (0, 1, null, []) change nothing and are not named
+        assertEquals(java.util.List.of("min_new_tokens", "bad_words_ids", "typical_p"), GenerationConfig.unapplied(dir));
+    }
 }

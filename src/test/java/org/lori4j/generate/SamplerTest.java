@@ -58,6 +58,20 @@ class SamplerTest {
     }
 
     @Test
+    void topPBreaksTiesAndRoundsItsBoundaryAsTorch() {
+        // torch.sort ascending is stable here: among equal logits the lower index comes first and goes first
+        float[] l = {1, 1, 1, 1};
+        Sampler.applyTopP(l, 0.5f);
+        assertArrayEquals(new float[]{NEG, NEG, 1, 1}, l);
+        // float32 probabilities 0.1000000164 and 0.8999999762: torch compares the float cumsum with 1 - 0.9 as a
+        // float (0.10000000149) and keeps both; 1 - (double) 0.9f = 0.10000002384 would have removed the first
+        float[] m = {-2.3025848865509033f, -0.10536053031682968f};
+        float[] want = m.clone();
+        Sampler.applyTopP(m, 0.9f);
+        assertArrayEquals(want, m);
+    }
+
+    @Test
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeOncePerToken() {
         float[] l = {2, -2, 4, 1};
         Sampler.applyRepetitionPenalty(l, new int[]{0, 1, 0, 0, 7}, 5, 2f);   // 7 is outside the vocabulary: ignored

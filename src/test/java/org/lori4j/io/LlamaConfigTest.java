@@ -64,7 +64,7 @@ class LlamaConfigTest {
         assertEquals(1e-6, c.rmsNormEps());
         assertEquals(2048, c.maxPositionEmbeddings());
         assertFalse(c.tieWordEmbeddings());
-        assertNull(c.bosTokenId());
+        assertEquals(1, c.bosTokenId());   // LlamaConfig's default bos_token_id
         assertEquals(List.of(2), c.eosTokenIds());
         assertEquals(DType.F32, c.torchDtype());
         assertNull(c.ropeScaling());
@@ -90,7 +90,7 @@ class LlamaConfigTest {
     @Test
     void slidingWindowsFollowHuggingFaceDefaultsAndRoundTrip() throws Exception {
         String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":30,\"num_attention_heads\":4,"
-                + "\"vocab_size\":10";
+                + "\"num_key_value_heads\":2,\"vocab_size\":10";
         // Mistral: 4096 when absent (MistralConfig's default), none when null, every layer
         LlamaConfig m = LlamaConfig.fromJson(json("{\"model_type\":\"mistral\"," + base + "}"), "config.json");
         assertEquals(4096, m.window(0));
@@ -115,8 +115,8 @@ class LlamaConfigTest {
     @Test
     void transformersV5RopeParametersAndLayerTypes() throws Exception {
         String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":4,\"num_attention_heads\":4,"
-                + "\"vocab_size\":10";
-        // rope_parameters carries theta and the scaling; it wins over legacy fields, as in transformers 5
+                + "\"num_key_value_heads\":2,\"vocab_size\":10";
+        // rope_parameters carries theta and the scaling; its theta wins over the top-level field, as in transformers 5
         LlamaConfig c = LlamaConfig.fromJson(json("{\"model_type\":\"llama\",\"rope_theta\":1.0," + base
                 + ",\"rope_parameters\":{\"rope_type\":\"llama3\",\"rope_theta\":500000.0,\"factor\":32.0,"
                 + "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}}"), "config.json");
@@ -146,6 +146,40 @@ class LlamaConfigTest {
                         + "\"full_attention\",\"sliding_attention\",\"full_attention\"]}"), "config.json")).getMessage());
         assertEquals("config.json: field 'layer_types' must be a list of 4 entries",
                 assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json(qwen + ",\"layer_types\":[]}"), "config.json")).getMessage());
+    }
+
+    @Test
+    void configDefaultsAndPrecedencesAsTransformers5() throws Exception {
+        String base = "\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":4,\"num_attention_heads\":32,"
+                + "\"vocab_size\":10";
+        // num_key_value_heads absent: MistralConfig 8, Qwen2Config 32, LlamaConfig the query heads; null: the query heads
+        assertEquals(8, LlamaConfig.fromJson(json("{\"model_type\":\"mistral\"," + base + "}"), "c").numKvHeads());
+        assertEquals(32, LlamaConfig.fromJson(json("{\"model_type\":\"qwen2\"," + base + "}"), "c").numKvHeads());
+        assertEquals(32, LlamaConfig.fromJson(json("{\"model_type\":\"mistral\",\"num_key_value_heads\":null," + base + "}"), "c").numKvHeads());
+        // bos/eos absent: 1 and 2 for Llama and Mistral, none for Qwen2
+        LlamaConfig m = LlamaConfig.fromJson(json("{\"model_type\":\"mistral\"," + base + "}"), "c");
+        assertEquals(1, m.bosTokenId());
+        assertEquals(List.of(2), m.eosTokenIds());
+        LlamaConfig q = LlamaConfig.fromJson(json("{\"model_type\":\"qwen2\"," + base + "}"), "c");
+        assertNull(q.bosTokenId());
+        assertEquals(List.of(), q.eosTokenIds());
+        // a non-empty rope_scaling wins over rope_parameters; rope_theta from the chosen object, else the top level
+        LlamaConfig r = LlamaConfig.fromJson(json("{\"model_type\":\"llama\",\"rope_theta\":500000.0," + base
+                + ",\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":4.0},\"rope_parameters\":{\"rope_type\":\"default\"}}"), "c");
+        assertEquals(new LlamaConfig.RopeScaling("linear", 4, 0, 0, 0), r.ropeScaling());
+        assertEquals(500000.0, r.ropeTheta());
+        assertEquals(500000.0, LlamaConfig.fromJson(json("{\"model_type\":\"llama\",\"rope_theta\":500000.0," + base
+                + ",\"rope_parameters\":{\"rope_type\":\"default\"}}"), "c").ropeTheta());
+        // llama3 without original_max_position_embeddings: max_position_embeddings
+        assertEquals(new LlamaConfig.RopeScaling("llama3", 8, 1, 4, 4096), LlamaConfig.fromJson(json("{\"model_type\":\"llama\","
+                + "\"max_position_embeddings\":4096," + base + ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,"
+                + "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0}}"), "c").ropeScaling());
+        // Mistral: transformers ignores attention_bias, mlp_bias and layer_types (one window on every layer)
+        LlamaConfig mb = LlamaConfig.fromJson(json("{\"model_type\":\"mistral\",\"attention_bias\":true,\"mlp_bias\":true,"
+                + "\"sliding_window\":16,\"layer_types\":[\"full_attention\",\"full_attention\",\"sliding_attention\","
+                + "\"sliding_attention\"]," + base + "}"), "c");
+        assertFalse(mb.attentionBias());
+        assertEquals(List.of(16, 16, 16, 16), List.of(mb.window(0), mb.window(1), mb.window(2), mb.window(3)));
     }
 
     @Test
