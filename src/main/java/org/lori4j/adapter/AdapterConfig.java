@@ -41,7 +41,7 @@ import java.util.regex.PatternSyntaxException;
  * @param layersToTransform   only these decoder layer indices are targeted (list form), or null for all
  * @param layersPattern       the name of the layer list in module names ("layers"), or null for any
  * @param baseModelNameOrPath the base model the adapter was trained on (informational)
- * @param taskType            PEFT task type, "CAUSAL_LM" for language models
+ * @param taskType            PEFT task type, "CAUSAL_LM" for language models (null when the file says null)
  * @param inferenceMode       PEFT's inference_mode flag (true in saved adapters)
  * @param initLoraWeights     PEFT's init_lora_weights value (true = kaiming-uniform A, zero B), kept verbatim
  */
@@ -77,7 +77,6 @@ public record AdapterConfig(
         alphaPattern = alphaPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern));
         targetModules = targetModules == null ? null : List.copyOf(targetModules);
         if (bias == null) bias = "none";
-        if (taskType == null) taskType = "CAUSAL_LM";
         if (initLoraWeights == null) initLoraWeights = JsonNodeFactory.instance.booleanNode(true);
     }
 
@@ -215,6 +214,16 @@ public record AdapterConfig(
         }
         if (j.path("use_qalora").asBoolean(false))
             throw new LoriException(where + ": use_qalora is true: QA-LoRA adapters are not supported");
+        // initialisations with which PEFT rewrites the base weights when it creates the layers, on loading too
+        // (pissa, corda, olora subtract their start from W; loftq quantises W; lora_ga offsets W): an adapter saved
+        // without converting them to plain LoRA computes W' + s B A, which lori4j cannot reproduce
+        JsonNode init = j.get("init_lora_weights");
+        if (init != null && init.isTextual()) {
+            String v = init.asText().toLowerCase(java.util.Locale.ROOT);
+            if (v.startsWith("pissa") || v.startsWith("corda") || v.equals("olora") || v.equals("loftq") || v.equals("lora_ga"))
+                throw new LoriException(where + ": init_lora_weights \"" + init.asText() + "\": PEFT rewrites the base weights with it"
+                        + " when it loads the adapter; not supported (convert it to a plain LoRA adapter first)");
+        }
         JsonNode rNode = j.get("r");
         int r = rNode == null || rNode.isNull() ? 8 : rNode.asInt();
         if (rNode != null && !rNode.isNull() && (!rNode.isNumber() || rNode.asDouble() != r))
@@ -229,6 +238,9 @@ public record AdapterConfig(
         if (t == null || t.isNull()) {
             // PEFT fills in its per-architecture default; for llama, mistral and qwen2 it is q_proj, v_proj
             targets = List.of("q_proj", "v_proj");
+        } else if (t.isTextual() && t.asText().equalsIgnoreCase("all-linear")) {
+            // PEFT's shorthand: every linear layer but the output embedding, for Llama-family models the seven projections
+            targets = LLAMA_PROJECTIONS;
         } else if (t.isTextual()) {
             regex = t.asText();
             pyRegex(regex);
@@ -278,10 +290,13 @@ public record AdapterConfig(
         if (lp != null && lp.isTextual()) layersPattern = List.of(lp.asText());
         else if (lp != null && lp.isArray()) { layersPattern = new ArrayList<>(); for (JsonNode e : lp) layersPattern.add(e.asText()); }
 
+        if (regex != null && (layers != null || layersPattern != null))
+            throw new LoriException(where + ": layers_to_transform / layers_pattern cannot be used when target_modules is a"
+                    + " regular expression (PEFT refuses this too)");
         return new AdapterConfig(r, alpha, dropout, targets, regex, exclude, bias,
                 j.path("fan_in_fan_out").asBoolean(false), j.path("use_rslora").asBoolean(false), false,
                 rankPattern, alphaPattern, modulesToSave, layers, layersPattern,
-                text(j, "base_model_name_or_path", null), text(j, "task_type", "CAUSAL_LM"),
+                text(j, "base_model_name_or_path", null), j.has("task_type") ? text(j, "task_type", null) : "CAUSAL_LM",
                 j.path("inference_mode").asBoolean(true), j.get("init_lora_weights"));
     }
 
@@ -333,7 +348,7 @@ public record AdapterConfig(
         m.put("revision", f.nullNode());
         if (targetModulesRegex != null) m.put("target_modules", f.textNode(targetModulesRegex));
         else { var a = f.arrayNode(); targetModules.forEach(a::add); m.put("target_modules", a); }
-        m.put("task_type", f.textNode(taskType));
+        m.put("task_type", taskType == null ? f.nullNode() : f.textNode(taskType));
         m.put("use_dora", f.booleanNode(false));
         m.put("use_rslora", f.booleanNode(useRslora));
         ObjectNode o = f.objectNode();

@@ -80,6 +80,16 @@ public final class Export {
                         + a.label() + ") wins, as with PEFT's load_adapter");
                 embedFrom = a;
             }
+            if (embedFrom != null && store.has("lm_head.weight")) {
+                // an untied model needs embed_tokens and lm_head of one vocabulary (as LlamaModel.replaceEmbeddings)
+                long e = embedFrom.embedTokens() != null ? embedFrom.embedTokens().dim(0) : store.get("model.embed_tokens.weight").dim(0);
+                long h = embedFrom.lmHead() != null ? embedFrom.lmHead().dim(0) : store.get("lm_head.weight").dim(0);
+                if (e != h)
+                    throw new LoriException(embedFrom.label() + ": carries only " + (embedFrom.lmHead() == null ? "embed_tokens" : "lm_head")
+                            + " (" + (embedFrom.lmHead() == null ? e : h) + " rows), but the base model's untied "
+                            + (embedFrom.lmHead() == null ? "lm_head" : "embed_tokens") + " has " + (embedFrom.lmHead() == null ? h : e)
+                            + "; the exported model would not load (the adapter must ship both)");
+            }
             List<Spec> specs = new ArrayList<>();
             for (String name : store.names()) {
                 Tensor t = store.get(name);
@@ -109,7 +119,7 @@ public final class Export {
             boolean untie = false;
             if (embedFrom != null && embedFrom.lmHead() != null && !store.has("lm_head.weight")) {
                 Tensor h = embedFrom.lmHead();
-                DType d = dtype != null ? dtype : h.dtype();
+                DType d = dtype != null ? dtype : store.get("model.embed_tokens.weight").dtype();   // the model's dtype
                 specs.add(new Spec("lm_head.weight", d, h.shape(), o -> convert(h, d, o)));
                 untie = true;
             }
@@ -295,7 +305,10 @@ public final class Export {
 
     private static final Pattern SIZE = Pattern.compile("(?i)\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\\s*");
 
-    /** Parses a shard size the way transformers does: "5GB" = 5 * 10^9 bytes, "5GiB" = 5 * 2^30, a bare number = bytes. */
+    /**
+     * Parses a shard size the way transformers does: "5GB" = 5 * 10^9 bytes, "5Gb" = 5 * 10^9 bits, "5GiB" = 5 * 2^30,
+     * a bare number = bytes.
+     */
     public static long parseSize(String s) {
         Matcher m = SIZE.matcher(s);
         if (!m.matches()) throw new LoriException("invalid size '" + s + "' (examples: 5GB, 500MB, 2GiB)");
@@ -307,6 +320,8 @@ public final class Export {
             default -> 1;
         };
         long bytes = (long) (v * mult);
+        // transformers' convert_file_size_to_int: a lowercase final "b" in KB/MB/GB means bits ("5Gb" = 5e9 / 8 bytes)
+        if (m.group(2) != null && List.of("KB", "MB", "GB").contains(unit) && m.group(2).endsWith("b")) bytes /= 8;
         if (bytes <= 0) throw new LoriException("size '" + s + "' must be positive");
         return bytes;
     }

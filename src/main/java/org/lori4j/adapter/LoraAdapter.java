@@ -174,7 +174,9 @@ public final class LoraAdapter {
         throw new LoriException(dir + ": no " + WEIGHTS_FILE + " (or " + WEIGHTS_BIN + ") in the adapter folder");
     }
 
-    private static final Pattern LORA_KEY = Pattern.compile("^base_model\\.model\\.(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight$");
+    // PEFT writes the base_model.model. prefix; transformers' load_adapter also takes keys without it (what its own
+    // save_pretrained of a model with an attached adapter writes)
+    private static final Pattern LORA_KEY = Pattern.compile("^(?:base_model\\.model\\.)?(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight$");
 
     /** Builds an adapter from PEFT-named tensors (copied to float arrays; the tensors may be unmapped afterwards). */
     static LoraAdapter fromTensors(AdapterConfig config, Map<String, Tensor> tensors, Path file, Path dir) {
@@ -200,7 +202,8 @@ public final class LoraAdapter {
             }
             if (key.endsWith(".bias"))
                 throw new LoriException(file + ": tensor " + key + " is a bias: only bias \"none\" adapters are supported");
-            boolean isEmbed = key.equals(EMBED_KEY), isHead = key.equals(LM_HEAD_KEY);
+            boolean isEmbed = key.equals(EMBED_KEY) || key.equals(EMBED_KEY.substring(PREFIX.length())),
+                    isHead = key.equals(LM_HEAD_KEY) || key.equals(LM_HEAD_KEY.substring(PREFIX.length()));
             if (isEmbed || isHead) {
                 String mod = isEmbed ? "embed_tokens" : "lm_head";
                 if (saveModules.stream().anyMatch(s -> s.equals(mod) || s.endsWith("." + mod) || mod.endsWith(s)))
@@ -259,17 +262,11 @@ public final class LoraAdapter {
      */
     public void checkAgainst(LlamaConfig c) {
         List<String> names = llamaModuleNames(c.numLayers());
-        if (config.targetModules() != null) {
-            for (String t : config.targetModules()) {
-                boolean found = names.stream().anyMatch(n -> n.equals(t) || n.endsWith("." + t));
-                if (!found)
-                    throw new LoriException(label() + ": target module '" + t + "' does not exist in the base model ("
-                            + c.modelType() + ", " + c.numLayers() + " layers)");
-            }
-        } else if (names.stream().noneMatch(config::targets)) {
-            throw new LoriException(label() + ": target_modules regex " + config.targetModulesRegex()
-                    + " matches no module of the base model");
-        }
+        // as PEFT: an error only when no module matches at all (an entry naming nothing, beside others that match, is
+        // fine; PEFT at most warns)
+        if (names.stream().noneMatch(config::targets))
+            throw new LoriException(label() + ": target_modules " + config.describeTargets() + " matches no module of the base model ("
+                    + c.modelType() + ", " + c.numLayers() + " layers)");
         for (String n : names) {
             Matcher pm = LLAMA_MODULE.matcher(n);
             boolean projection = pm.matches() && AdapterConfig.LLAMA_PROJECTIONS.contains(pm.group(3));

@@ -126,6 +126,7 @@ public final class SafeTensors {
             String name = f.getKey();
             JsonNode v = f.getValue();
             if (name.equals("__metadata__")) {
+                if (v.isNull()) continue;   // the format's Option<HashMap>: null is no metadata
                 if (!v.isObject()) throw new LoriException(file + ": __metadata__ must be an object of strings");
                 for (Iterator<Map.Entry<String, JsonNode>> m = v.fields(); m.hasNext(); ) {
                     Map.Entry<String, JsonNode> kv = m.next();
@@ -137,15 +138,26 @@ public final class SafeTensors {
             }
             entries.add(parseEntry(file, name, v, dataSize));
         }
-        // No two tensors may share bytes.
+        // As the format requires (and the reference reader checks): the tensors tile the data section, in offset
+        // order, with no shared bytes, no hole between them and nothing after the last.
         List<Entry> sorted = new ArrayList<>(entries);
         sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.begin < a.end && b.end > b.begin && a.end > a.begin)
+        long at = 0;
+        for (int i = 0; i < sorted.size(); i++) {
+            Entry b = sorted.get(i);
+            if (b.begin < at) {
+                Entry a = sorted.get(i - 1);
                 throw new LoriException(file + ": data_offsets of tensors '" + a.name + "' [" + a.begin + ", " + a.end
                         + "] and '" + b.name + "' [" + b.begin + ", " + b.end + "] overlap");
+            }
+            if (b.begin > at)
+                throw new LoriException(file + ": " + (b.begin - at) + " bytes before tensor '" + b.name + "' (data_offsets ["
+                        + b.begin + ", " + b.end + "]) belong to no tensor; the data must be fully indexed, without holes");
+            at = b.end;
         }
+        if (at != dataSize)
+            throw new LoriException(file + ": " + (dataSize - at) + " bytes after the last tensor belong to no tensor"
+                    + " (the data section must end with it)");
         return new Header(dataStart, entries, metadata);
     }
 

@@ -43,10 +43,12 @@ public final class TensorStore implements AutoCloseable {
             return ofFiles(parent, List.of(dir), null);
         }
         if (!Files.isDirectory(dir)) throw new LoriException(dir + ": model folder not found");
-        Path index = dir.resolve(SafeTensors.INDEX_FILE);
-        if (Files.isRegularFile(index)) return openIndexed(dir, index);
+        // model.safetensors first, as transformers looks for it (an index left by an earlier sharded save survives a
+        // later single-file save there), then the sharded index
         Path single = dir.resolve(SafeTensors.SINGLE_FILE);
         if (Files.isRegularFile(single)) return ofFiles(dir, List.of(single), null);
+        Path index = dir.resolve(SafeTensors.INDEX_FILE);
+        if (Files.isRegularFile(index)) return openIndexed(dir, index);
         List<Path> any = new ArrayList<>();
         try (var s = Files.list(dir)) {
             s.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p)).sorted().forEach(any::add);

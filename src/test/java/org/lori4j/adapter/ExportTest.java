@@ -128,6 +128,26 @@ class ExportTest {
     }
 
     @Test
+    void anAdapterWithOnlyEmbedTokensForAnUntiedModelIsRefused(@TempDir Path tmp) {
+        // 65 embedding rows against the base's 64-row lm_head: transformers would not load such a checkpoint
+        LoraAdapter e = LoraAdapter.load(FIX.resolve("lora_embed"));
+        LoraAdapter embedOnly = new LoraAdapter(e.config(), e.modules().values(), e.embedTokens(), null, e.dtype(), null);
+        Path out = tmp.resolve("merged");
+        LoriException x = assertThrows(LoriException.class, () ->
+                Export.export(FIX.resolve("tiny"), List.of(embedOnly), new double[]{1.0}, out, null, Export.parseSize("5GB"), m -> { }));
+        assertTrue(x.getMessage().contains("carries only embed_tokens (65 rows), but the base model's untied lm_head has 64"), x.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void shardSizesAsTransformersReadThem() {
+        assertEquals(5_000_000_000L, Export.parseSize("5GB"));
+        assertEquals(625_000_000L, Export.parseSize("5Gb"));   // a lowercase b: bits
+        assertEquals(5L << 30, Export.parseSize("5GiB"));
+        assertEquals(1234L, Export.parseSize("1234"));
+    }
+
+    @Test
     void badInputLeavesNoOutputFolder(@TempDir Path tmp) throws IOException {
         // an adapter for another shape
         Path other = tmp.resolve("other-model");

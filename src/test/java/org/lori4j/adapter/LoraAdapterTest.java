@@ -130,10 +130,26 @@ class LoraAdapterTest {
         assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(noWeights)).getMessage().contains("no adapter_model.safetensors"));
         assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(tmp.resolve("nope"))).getMessage().contains("not found"));
 
-        Path badTarget = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.putArray("target_modules").add("q_proj").add("v_proj").add("qkv_proj")));
-        LoraAdapter bt = LoraAdapter.load(badTarget);
-        LoriException e = assertThrows(LoriException.class, () -> bt.checkAgainst(tinyConfig()));
-        assertTrue(e.getMessage().contains("'qkv_proj' does not exist"), e.getMessage());
+        // as PEFT: a target entry naming nothing is fine beside others that match; nothing matching at all is an error
+        Path extraTarget = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.putArray("target_modules").add("q_proj").add("v_proj").add("qkv_proj")));
+        LoraAdapter.load(extraTarget).checkAgainst(tinyConfig());
+        Path noTarget = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.putArray("target_modules").add("qkv_proj")));
+        LoriException e = assertThrows(LoriException.class, () -> LoraAdapter.load(noTarget));   // its weights are untargeted
+        assertTrue(e.getMessage().contains("not matched by target_modules"), e.getMessage());
+        AdapterConfig none = AdapterConfig.read(noTarget);
+        LoraAdapter empty = LoraAdapter.load(FIX.resolve("lora_r8"));
+        LoriException e0 = assertThrows(LoriException.class, () -> empty.with(none, empty.modules().values()).checkAgainst(tinyConfig()));
+        assertTrue(e0.getMessage().contains("matches no module of the base model"), e0.getMessage());
+
+        // init_lora_weights with which PEFT rewrites the base weights on loading; regex targets with layer filters
+        for (String init : List.of("pissa", "pissa_niter_16", "olora", "corda", "loftq", "lora_ga")) {
+            Path p = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.put("init_lora_weights", init)));
+            assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(p)).getMessage().contains("rewrites the base weights"), init);
+        }
+        Path eva = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.put("init_lora_weights", "eva")));
+        LoraAdapter.load(eva);
+        Path regexLayers = variant(tmp, "lora_r8", d -> editConfig(d, j -> { j.put("target_modules", ".*proj"); j.putArray("layers_to_transform").add(0); }));
+        assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(regexLayers)).getMessage().contains("cannot be used"));
 
         Path dora = variant(tmp, "lora_c", d -> editConfig(d, j -> j.put("use_dora", true)));
         assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(dora)).getMessage().contains("DoRA"));
@@ -156,5 +172,27 @@ class LoraAdapterTest {
         t.put("base_model.model.model.layers.0.self_attn.q_proj.bias", Tensor.of(new float[32], 32));
         SafeTensors.write(bias.resolve("adapter_model.safetensors"), t, Map.of());
         assertTrue(assertThrows(LoriException.class, () -> LoraAdapter.load(bias)).getMessage().contains("bias"));
+    }
+
+    @Test
+    void allLinearKeysWithoutThePeftPrefixAndANullTaskTypeAreReadAsPeftAndTransformersDo(@TempDir Path tmp) throws IOException {
+        LoraAdapter ref = LoraAdapter.load(FIX.resolve("lora_r8"));
+        // PEFT's "all-linear" shorthand: the seven projections of a Llama-family model
+        Path all = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.put("target_modules", "ALL-LINEAR")));
+        assertEquals(AdapterConfig.LLAMA_PROJECTIONS, LoraAdapter.load(all).config().targetModules());
+        // keys without base_model.model. (transformers' load_adapter strips the prefix only when present)
+        Path bare = tmp.resolve("bare");
+        Files.createDirectories(bare);
+        Files.copy(FIX.resolve("lora_r8/adapter_config.json"), bare.resolve("adapter_config.json"));
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        ref.tensors().forEach((k, v) -> t.put(k.substring(LoraAdapter.PREFIX.length()), v));
+        SafeTensors.write(bare.resolve("adapter_model.safetensors"), t, Map.of());
+        LoraAdapter b = LoraAdapter.load(bare);
+        assertEquals(ref.modules().keySet(), b.modules().keySet());
+        for (LoraAdapter.Module m : ref.modules().values()) assertArrayEquals(m.b(), b.module(m.name()).b(), 0f);
+        // task_type null (PEFT 0.21 writes it for a bare PeftModel) stays null when written back
+        Path nullTask = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.putNull("task_type")));
+        assertTrue(LoraAdapter.load(nullTask).config().toJson().get("task_type").isNull());
+        assertEquals("CAUSAL_LM", ref.config().toJson().get("task_type").asText());
     }
 }

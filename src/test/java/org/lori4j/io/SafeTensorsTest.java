@@ -181,6 +181,20 @@ class SafeTensorsTest {
     }
 
     @Test
+    void holesAndTrailingBytesAreRefusedAndNullMetadataIsNone() throws Exception {
+        // the format: "the byte buffer needs to be entirely indexed, and cannot contain holes"
+        String hole = error(put("hole.safetensors", file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", new byte[12])));
+        assertTrue(hole.contains("4 bytes before tensor 'b'"), hole);
+        String tail = error(put("tail.safetensors", file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[6])));
+        assertTrue(tail.contains("2 bytes after the last tensor"), tail);
+        try (var f = SafeTensors.read(put("meta.safetensors", file("{\"__metadata__\":null,\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+                + "\"data_offsets\":[0,4]}}", le(2.5f))))) {
+            assertEquals(2.5f, f.get("a").getFloat(0));
+        }
+    }
+
+    @Test
     void missingFileIsReported() {
         assertTrue(error(tmp.resolve("nope.safetensors")).endsWith("file not found"));
     }

@@ -39,6 +39,17 @@ class TensorStoreTest {
     }
 
     @Test
+    void modelSafetensorsWinsOverAStaleShardIndexAsInTransformers() throws Exception {
+        // transformers looks for model.safetensors first; a later single-file save leaves an earlier index behind
+        SafeTensors.write(tmp.resolve("model.safetensors"), two(), Map.of());
+        Files.writeString(tmp.resolve("model.safetensors.index.json"),
+                "{\"metadata\": {}, \"weight_map\": {\"x.weight\": \"model-00001-of-00002.safetensors\"}}");
+        try (TensorStore s = TensorStore.openModelDir(tmp)) {
+            assertEquals(Set.of("x.weight", "x.bias"), s.names());
+        }
+    }
+
+    @Test
     void opensTheOnlySafetensorsFileOfAFolderOrAFilePath() {
         SafeTensors.write(tmp.resolve("weights.safetensors"), two(), Map.of());
         try (TensorStore s = TensorStore.openModelDir(tmp)) {
