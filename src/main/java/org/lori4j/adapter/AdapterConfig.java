@@ -327,7 +327,10 @@ public record AdapterConfig(
         m.put("bias", f.textNode(bias));
         m.put("fan_in_fan_out", f.booleanNode(fanInFanOut));
         m.put("inference_mode", f.booleanNode(inferenceMode));
-        m.put("init_lora_weights", initLoraWeights);
+        // the initialisation only matters before training, and the saved weights replace it; values PEFT 0.12 does not
+        // know (eva, orthogonal, mica: newer PEFT) would make it refuse the file, so they are written as true
+        m.put("init_lora_weights", initLoraWeights.isTextual() && !initLoraWeights.asText().equalsIgnoreCase("gaussian")
+                ? f.booleanNode(true) : initLoraWeights);
         m.put("layer_replication", f.nullNode());
         if (layersPattern == null) m.put("layers_pattern", f.nullNode());
         else { var a = f.arrayNode(); layersPattern.forEach(a::add); m.put("layers_pattern", a); }
