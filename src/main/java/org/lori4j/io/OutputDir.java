@@ -25,7 +25,8 @@ public final class OutputDir {
 
     /**
      * Writes into {@code target}: a missing target appears by one rename; in an existing folder each
-     * written top-level entry replaces its namesake by a rename, other entries stay.
+     * written file replaces its namesake by a rename, at any depth (written folders are merged into
+     * existing ones), and other entries stay.
      */
     public static void write(Path target, Body body) {
         Path tmp = fill(target, body);
@@ -36,16 +37,7 @@ public final class OutputDir {
             }
             if (!Files.isDirectory(target)) throw new LoriException(target + ": exists and is not a folder");
             try (Stream<Path> s = Files.list(tmp)) {
-                for (Path p : s.toList()) {
-                    Path dest = target.resolve(p.getFileName().toString());
-                    if (Files.isDirectory(dest) && Files.isDirectory(p)) {
-                        try (Stream<Path> inner = Files.list(p)) {
-                            for (Path q : inner.toList()) move(q, dest.resolve(q.getFileName().toString()));
-                        }
-                    } else {
-                        move(p, dest);
-                    }
-                }
+                for (Path p : s.toList()) mergeInto(p, target.resolve(p.getFileName().toString()));
             }
         } catch (IOException e) {
             throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
@@ -78,6 +70,20 @@ public final class OutputDir {
         } finally {
             deleteTree(tmp);
         }
+    }
+
+    /** Moves {@code from} to {@code to}; a folder onto an existing folder is merged entry by entry (a rename cannot
+     * replace a non-empty folder). */
+    private static void mergeInto(Path from, Path to) throws IOException {
+        boolean toDir = Files.isDirectory(to, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (toDir && Files.isDirectory(from, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(from)) {
+                for (Path p : s.toList()) mergeInto(p, to.resolve(p.getFileName().toString()));
+            }
+            return;
+        }
+        if (toDir) deleteTree(to);   // a written file replaces a folder of the same name
+        move(from, to);
     }
 
     private static Path fill(Path target, Body body) {

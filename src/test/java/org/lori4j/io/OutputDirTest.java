@@ -42,6 +42,30 @@ class OutputDirTest {
     }
 
     @Test
+    void writingNestedFoldersTwiceReplacesTheirFilesAndKeepsTheRest(@TempDir Path root) throws IOException {
+        // `lori quickstart` run twice: adapters/continual/<run>/... exists, non-empty, when the second run lands
+        Path out = root.resolve("out");
+        OutputDir.Body run1 = tmp -> {
+            Files.createDirectories(tmp.resolve("adapters/continual/x"));
+            Files.writeString(tmp.resolve("adapters/continual/x/w.txt"), "1");
+            Files.writeString(tmp.resolve("adapters/continual/x/old.txt"), "1");
+        };
+        OutputDir.write(out, run1);
+        OutputDir.write(out, tmp -> {
+            Files.createDirectories(tmp.resolve("adapters/continual/x"));
+            Files.writeString(tmp.resolve("adapters/continual/x/w.txt"), "2");
+            Files.writeString(tmp.resolve("adapters/continual/x.txt"), "f");
+        });
+        assertEquals("2", Files.readString(out.resolve("adapters/continual/x/w.txt")));
+        assertEquals("1", Files.readString(out.resolve("adapters/continual/x/old.txt")));
+        assertEquals("f", Files.readString(out.resolve("adapters/continual/x.txt")));
+        // a file written where a folder was replaces it
+        OutputDir.write(out, tmp -> { Files.createDirectories(tmp.resolve("adapters/continual")); Files.writeString(tmp.resolve("adapters/continual/x"), "file"); });
+        assertEquals("file", Files.readString(out.resolve("adapters/continual/x")));
+        assertEquals(List.of("out"), names(root));
+    }
+
+    @Test
     void deleteTreeRemovesLinksWithoutTouchingTheirTargets(@TempDir Path root) throws IOException {
         Path outside = Files.writeString(root.resolve("keep.txt"), "keep");
         Files.setPosixFilePermissions(outside, PosixFilePermissions.fromString("r--r--r--"));
