@@ -28,8 +28,8 @@ import java.util.Optional;
 /**
  * A Hugging Face chat template (the Jinja2 {@code chat_template} of tokenizer_config.json) rendered with Jinjava,
  * set up to match transformers' {@code apply_chat_template(tokenize=False)}: trim_blocks and lstrip_blocks, the
- * variables messages, bos_token, eos_token, add_generation_prompt, and the functions raise_exception and
- * strftime_now, and a Python-style tojson filter. Jinja2 source rules Jinjava lacks are applied to the template
+ * variables messages, add_generation_prompt and the special tokens (bos_token, eos_token, unk_token, ...), the
+ * functions raise_exception and strftime_now, and Python-style tojson and trim filters. Jinja2 source rules Jinjava lacks are applied to the template
  * text first (newlines normalised, one trailing newline dropped, \\u escapes in string literals decoded, the
  * str methods startswith/endswith/lower/upper mapped to Java's). Known differences: Python's % formatting and
  * True/False/None when printed are not reproduced.
@@ -45,16 +45,30 @@ public final class ChatTemplate {
 
     private final String source;     // the template as written in tokenizer_config.json
     private final String prepared;   // after the Jinja2 source rules
-    private final String bosToken;
-    private final String eosToken;
+    private final Map<String, Object> specials;   // bos_token, eos_token, unk_token, ...: transformers' special_tokens_map
     private final Jinjava jinjava;
 
     /** A template with the given BOS/EOS strings (either may be null, rendering as empty like an undefined). */
     public ChatTemplate(String source, String bosToken, String eosToken) {
+        this(source, specials(bosToken, eosToken));
+    }
+
+    private static Map<String, Object> specials(String bos, String eos) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (bos != null) m.put("bos_token", bos);
+        if (eos != null) m.put("eos_token", eos);
+        return m;
+    }
+
+    /**
+     * A template with the tokenizer's special tokens as template variables (bos_token, eos_token, unk_token,
+     * sep_token, pad_token, cls_token, mask_token, additional_special_tokens), as transformers passes its
+     * special_tokens_map; absent ones render as undefined.
+     */
+    public ChatTemplate(String source, Map<String, Object> specialTokens) {
         this.source = source;
         this.prepared = prepareSource(source);
-        this.bosToken = bosToken;
-        this.eosToken = eosToken;
+        this.specials = Map.copyOf(specialTokens);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(false) // done in rewrite(): Jinjava's also strips mid-line
@@ -74,6 +88,7 @@ public final class ChatTemplate {
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", Functions.class,
                 "strftimeNow", String.class));
         jinjava.registerFilter(new ToJson());
+        jinjava.registerFilter(new PyTrim());
     }
 
     /** Where a folder's chat template is looked for, in transformers' order (the file wins, since transformers 4.47). */
@@ -89,10 +104,10 @@ public final class ChatTemplate {
         Path file = dir.resolve("tokenizer_config.json");
         Path jinja = dir.resolve("chat_template.jinja");
         JsonNode tc = Files.isRegularFile(file) ? Json.read(file) : Json.MAPPER.createObjectNode();
+        Map<String, Object> specials = specialTokens(dir, tc);
         if (Files.isRegularFile(jinja)) {
             try {
-                return Optional.of(new ChatTemplate(Files.readString(jinja), tokenContent(tc.get("bos_token")),
-                        tokenContent(tc.get("eos_token"))));
+                return Optional.of(new ChatTemplate(Files.readString(jinja), specials));
             } catch (java.io.IOException | java.io.UncheckedIOException e) {
                 throw new LoriException(jinja + ": cannot read: " + e.getMessage());
             }
@@ -116,7 +131,34 @@ public final class ChatTemplate {
         } else {
             throw new LoriException(file + ": chat_template must be a string or a list of {name, template}");
         }
-        return Optional.of(new ChatTemplate(source, tokenContent(tc.get("bos_token")), tokenContent(tc.get("eos_token"))));
+        return Optional.of(new ChatTemplate(source, specials));
+    }
+
+    private static final List<String> SPECIAL_KEYS =
+            List.of("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token");
+
+    /**
+     * transformers' special_tokens_map: each special token from tokenizer_config.json, else special_tokens_map.json,
+     * else the tokenizer class's default (the Llama classes: &lt;s&gt;, &lt;/s&gt;, &lt;unk&gt;).
+     */
+    static Map<String, Object> specialTokens(Path dir, JsonNode tc) {
+        Path mapFile = dir.resolve("special_tokens_map.json");
+        JsonNode sm = Files.isRegularFile(mapFile) ? Json.read(mapFile) : Json.MAPPER.createObjectNode();
+        boolean llama = tc.path("tokenizer_class").asText("").contains("Llama");
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String k : SPECIAL_KEYS) {
+            String v = tokenContent(tc.get(k));
+            if (v == null) v = tokenContent(sm.get(k));
+            if (v == null && llama) v = switch (k) { case "bos_token" -> "<s>"; case "eos_token" -> "</s>"; case "unk_token" -> "<unk>"; default -> null; };
+            if (v != null) m.put(k, v);
+        }
+        JsonNode extra = tc.has("additional_special_tokens") ? tc.get("additional_special_tokens") : sm.get("additional_special_tokens");
+        if (extra != null && extra.isArray()) {
+            List<String> list = new ArrayList<>();
+            for (JsonNode e : extra) { String v = tokenContent(e); if (v != null) list.add(v); }
+            m.put("additional_special_tokens", list);
+        }
+        return m;
     }
 
     /** The prompt text for MESSAGES; with addGenerationPrompt the template appends the assistant header (if it does so). */
@@ -136,11 +178,11 @@ public final class ChatTemplate {
             map.put("content", m.content());
             msgs.add(map);
         }
-        Map<String, Object> vars = new HashMap<>(extra);
+        // as apply_chat_template: the special tokens, then the caller's keyword arguments (which may override them)
+        Map<String, Object> vars = new HashMap<>(specials);
+        vars.putAll(extra);
         vars.put("messages", msgs);
         vars.put("add_generation_prompt", addGenerationPrompt);
-        if (bosToken != null) vars.put("bos_token", bosToken);
-        if (eosToken != null) vars.put("eos_token", eosToken);
         RenderResult r = jinjava.renderForResult(prepared, vars);
         for (TemplateError e : r.getErrors()) {
             TemplateRaised raised = findRaised(e.getException());
@@ -158,9 +200,9 @@ public final class ChatTemplate {
     /** The template text as stored in tokenizer_config.json. */
     public String source() { return source; }
 
-    public String bosToken() { return bosToken; }
+    public String bosToken() { return (String) specials.get("bos_token"); }
 
-    public String eosToken() { return eosToken; }
+    public String eosToken() { return (String) specials.get("eos_token"); }
 
     // ---- Jinja2 source rules ----
 
@@ -280,20 +322,61 @@ public final class ChatTemplate {
 
     // ---- template functions ----
 
-    /** transformers' tojson: json.dumps(x, ensure_ascii=False, indent=indent), unlike Jinjava's compact Jackson output. */
+    /**
+     * transformers' tojson filter, {@code tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)}
+     * = json.dumps with those arguments (positional in that order), unlike Jinjava's compact Jackson output.
+     */
     static final class ToJson implements Filter {
         @Override
         public String getName() { return "tojson"; }
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return PyJson.dumps(var, args.length > 0 && args[0] != null ? Integer.valueOf(args[0]) : null);
+            return filter(var, interpreter, (Object[]) args, Map.of());
         }
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
-            return PyJson.dumps(var, indent == null ? null : ((Number) indent).intValue());
+            Object ascii = arg(args, kwargs, 0, "ensure_ascii"), indent = arg(args, kwargs, 1, "indent");
+            Object seps = arg(args, kwargs, 2, "separators"), sort = arg(args, kwargs, 3, "sort_keys");
+            String itemSep = null, keySep = null;
+            if (seps instanceof List<?> l && l.size() == 2) { itemSep = String.valueOf(l.get(0)); keySep = String.valueOf(l.get(1)); }
+            return PyJson.dumps(var, truthy(ascii), indent == null ? null : Integer.valueOf(indent.toString()), itemSep, keySep,
+                    truthy(sort));
+        }
+
+        private static Object arg(Object[] args, Map<String, Object> kwargs, int i, String name) {
+            return kwargs.containsKey(name) ? kwargs.get(name) : args != null && args.length > i ? args[i] : null;
+        }
+
+        private static boolean truthy(Object o) {
+            return o instanceof Boolean b ? b : o != null && !o.toString().isEmpty() && !o.toString().equals("false")
+                    && !o.toString().equals("0");
+        }
+    }
+
+    /** Jinja2's trim: Python's str.strip(chars), whitespace as Python's str.isspace (NBSP and U+3000 too, NUL not). */
+    static final class PyTrim implements Filter {
+        @Override
+        public String getName() { return "trim"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return strip(var == null ? "None" : var.toString(), args.length > 0 ? args[0] : null);
+        }
+
+        static String strip(String s, String chars) {
+            int a = 0, b = s.length();
+            while (a < b && drop(s.charAt(a), chars)) a++;
+            while (b > a && drop(s.charAt(b - 1), chars)) b--;
+            return s.substring(a, b);
+        }
+
+        private static boolean drop(char c, String chars) {
+            if (chars != null) return chars.indexOf(c) >= 0;
+            byte dir = Character.getDirectionality(c);
+            return Character.getType(c) == Character.SPACE_SEPARATOR || dir == Character.DIRECTIONALITY_WHITESPACE
+                    || dir == Character.DIRECTIONALITY_PARAGRAPH_SEPARATOR || dir == Character.DIRECTIONALITY_SEGMENT_SEPARATOR;
         }
     }
 

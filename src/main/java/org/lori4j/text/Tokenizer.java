@@ -108,12 +108,13 @@ public final class Tokenizer implements AutoCloseable {
             eosToken = vocab.tokens[eosIds.getFirst()];
         }
 
-        // transformers' LlamaTokenizerFast rebuilds the post-processor from add_bos_token (default true) and
-        // add_eos_token (default false); other classes do so only when the keys are set.
+        // transformers (4.x) LlamaTokenizerFast rebuilds the post-processor from add_bos_token (default true) and
+        // add_eos_token (default false); other fast classes (PreTrainedTokenizerFast: Llama-3) ignore both keys and
+        // keep tokenizer.json's post-processor.
         String cls = tc.path("tokenizer_class").asText("");
         boolean llamaClass = cls.startsWith("Llama") || cls.startsWith("CodeLlama");
         Boolean addBos = null, addEos = null;
-        if (llamaClass || tc.has("add_bos_token") || tc.has("add_eos_token")) {
+        if (llamaClass) {
             addBos = tc.path("add_bos_token").isBoolean() ? tc.get("add_bos_token").asBoolean() : llamaClass;
             addEos = tc.path("add_eos_token").isBoolean() && tc.get("add_eos_token").asBoolean();
             if (addBos && bosId == null) throw new LoriException(dir.resolve("tokenizer_config.json")

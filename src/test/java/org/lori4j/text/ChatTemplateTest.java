@@ -15,6 +15,7 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -116,5 +117,43 @@ class ChatTemplateTest {
         assertEquals("Friday, July 05 2024 02:03:09 PM 187 100%", ChatTemplate.strftime("%A, %B %d %Y %I:%M:%S %p %j 100%%", t));
         String today = new ChatTemplate("{{ strftime_now('%Y') }}", null, null).render(List.of(), false);
         assertEquals(String.valueOf(ZonedDateTime.now().getYear()), today);
+    }
+
+    @Test
+    void trimAndTojsonBehaveAsJinja2AndTransformers() {
+        // Jinja2's trim is Python's str.strip: NBSP and U+3000 are whitespace, U+200B is not; trim('x') strips x
+        ChatTemplate trim = new ChatTemplate("[{{ messages[0].content | trim }}][{{ 'xxaxx' | trim('x') }}]", null, null);
+        assertEquals("[Hi][a]", trim.render(List.of(new Message("user", "\u00a0Hi\u3000")), false));
+        assertEquals("[\u200bHi\u200b][a]", trim.render(List.of(new Message("user", "\u200bHi\u200b")), false));   // ZWSP: no space
+        // tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False), positional in that order
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("b", "Grüße");
+        m.put("a", 1e20);
+        m.put("c", 1e-7);
+        ChatTemplate j = new ChatTemplate("{{ m|tojson }}|{{ m|tojson(true) }}|{{ m|tojson(sort_keys=true, separators=[',', ':']) }}",
+                null, null);
+        assertEquals("{\"b\": \"Grüße\", \"a\": 1e+20, \"c\": 1e-07}|{\"b\": \"Gr\\u00fc\\u00dfe\", \"a\": 1e+20, \"c\": 1e-07}"
+                + "|{\"a\":1e+20,\"b\":\"Grüße\",\"c\":1e-07}", j.render(List.of(), false, Map.of("m", m)));
+        assertEquals(List.of("0.0001", "1e-05", "1.5", "1e+16", "1234567890123456.0", "-2.5e-10"),
+                java.util.stream.DoubleStream.of(1e-4, 1e-5, 1.5, 1e16, 1234567890123456.0, -2.5e-10).mapToObj(PyJson::pyFloat).toList());
+    }
+
+    @Test
+    void specialTokensAreTemplateVariablesAsTransformersSpecialTokensMap(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String tpl = "[{{ bos_token }}|{{ eos_token }}|{{ unk_token }}|{{ pad_token }}]";
+        // tokenizer_config.json first, then special_tokens_map.json
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"chat_template\": \"" + tpl + "\", \"bos_token\": \"<B>\", \"tokenizer_class\": \"PreTrainedTokenizerFast\"}");
+        java.nio.file.Files.writeString(dir.resolve("special_tokens_map.json"),
+                "{\"bos_token\": \"<no>\", \"eos_token\": {\"content\": \"<E>\"}, \"pad_token\": \"<P>\"}");
+        assertEquals("[<B>|<E>||<P>]", ChatTemplate.load(dir).orElseThrow().render(List.of(), false));
+        // a Llama tokenizer class falls back to its defaults <s> </s> <unk>; keyword arguments override the tokens
+        java.nio.file.Files.delete(dir.resolve("special_tokens_map.json"));
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"chat_template\": \"" + tpl + "\", \"tokenizer_class\": \"LlamaTokenizer\"}");
+        ChatTemplate t = ChatTemplate.load(dir).orElseThrow();
+        assertEquals("[<s>|</s>|<unk>|]", t.render(List.of(), false));
+        assertEquals("[X|</s>|<unk>|]", t.render(List.of(), false, Map.of("bos_token", "X")));
     }
 }

@@ -248,6 +248,19 @@ class TokenizerTest {
     }
 
     @Test
+    void otherTokenizerClassesIgnoreAddBosAndAddEosAsTransformers(@TempDir Path tmp) throws IOException {
+        // Llama-3's class is PreTrainedTokenizerFast: transformers keeps tokenizer.json's post-processor (which adds
+        // no BOS in the April-2024 file) whatever add_bos_token / add_eos_token say
+        Files.createSymbolicLink(tmp.resolve("tokenizer.json"), llama3Dir.resolve("tokenizer.json"));
+        Files.writeString(tmp.resolve("tokenizer_config.json"), """
+                {"tokenizer_class": "PreTrainedTokenizerFast", "add_bos_token": true, "add_eos_token": true,
+                 "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}""");
+        try (Tokenizer t = Tokenizer.load(tmp)) {
+            assertArrayEquals(new int[]{9906}, t.encode("Hello", true));
+        }
+    }
+
+    @Test
     void idsFromConfigAndGenerationConfigWhenTokenizerConfigLacksThem(@TempDir Path tmp) throws IOException {
         Files.createSymbolicLink(tmp.resolve("tokenizer.json"), llama3Dir.resolve("tokenizer.json"));
         Files.writeString(tmp.resolve("config.json"), "{\"bos_token_id\": 128000, \"eos_token_id\": 128001}");
