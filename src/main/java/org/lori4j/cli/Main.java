@@ -48,6 +48,13 @@ public final class Main implements Runnable {
             if (System.getenv("LORI_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
         });
+        // A command-line mistake is one line naming it (picocli would print the whole usage after it), exit code 2.
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("error: " + ex.getMessage().strip().replaceAll("\\s*\\R\\s*", " ")
+                    + " (see: " + cmd.getCommandSpec().qualifiedName(" ") + " --help)");
+            return 2;
+        });
         return cl.execute(args);
     }
 

@@ -24,4 +24,16 @@ class HelpTest {
         assertEquals(0, top.code());
         assertEquals("", top.err());
     }
+
+    @Test
+    void aCommandLineMistakeIsOneLineNamingItWithExitCode2() {
+        for (String[] args : new String[][]{{"tokenize", "--decode", "abc"}, {"export", "--out", "x"}, {"bogus"},
+                {"generate", "--chat", "hi", "--prompt", "x"}, {"info", "--model", "a", "--model", "b"}}) {
+            LoriCli.Result r = LoriCli.run(args);
+            assertEquals(2, r.code(), String.join(" ", args));
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().startsWith("error: ") && r.err().contains("--help)"), r.err());
+            assertEquals("", r.out());
+        }
+    }
 }
