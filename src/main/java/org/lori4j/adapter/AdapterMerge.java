@@ -187,6 +187,9 @@ public final class AdapterMerge {
                 ws.add(weights[i] * m.scaling());
             }
             LoraAdapter.Module m0 = mods.getFirst();
+            if (method.isSvd() && newRank > Math.min(m0.in(), m0.out()))   // PEFT fails there too (Vh has min(out, in) rows)
+                throw new LoriException("--svd-rank " + newRank + " exceeds the rank an SVD of " + name + " [" + m0.out() + " x "
+                        + m0.in() + "] can have (" + Math.min(m0.in(), m0.out()) + ")");
             float[][] ab = method == Method.CAT ? cat(mods, weights, e.getValue(), adapters, newRank)
                     : method.isSvd() ? svd(name, mods, raw, ws, method, opt, newRank)
                     : combine(name, mods, ws, method, opt, newRank);

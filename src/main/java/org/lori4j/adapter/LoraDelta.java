@@ -35,7 +35,9 @@ public final class LoraDelta {
         int nnz = 0;
         for (float v : b) if (v != 0f) nnz++;
         rowStart = new int[out + 1];
-        if (r > Short.MAX_VALUE) throw new IllegalArgumentException("rank " + r + " too large for the sparse form");
+        if (r > Short.MAX_VALUE)
+            throw new org.lori4j.io.LoriException(module.name() + ": rank " + r + " is too large for --lora-b sparse (at most "
+                    + Short.MAX_VALUE + "); use auto or dense");
         cols = new short[nnz];
         vals = new float[nnz];
         int k = 0;
@@ -61,7 +63,8 @@ public final class LoraDelta {
      */
     public static LoraDelta auto(LoraAdapter.Module m, double weight) {
         long nz = m.b().length - m.zerosB();
-        return new LoraDelta(m, weight, nz <= SPARSE_DENSITY * m.b().length ? AUTO_SPARSE_MAX_ROWS : 0);
+        boolean sparse = nz <= SPARSE_DENSITY * m.b().length && m.r() <= Short.MAX_VALUE;   // CSR columns are shorts
+        return new LoraDelta(m, weight, sparse ? AUTO_SPARSE_MAX_ROWS : 0);
     }
 
     /** Rows up to which an automatic sparse delta uses CSR. */

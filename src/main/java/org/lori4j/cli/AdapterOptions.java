@@ -30,8 +30,9 @@ public final class AdapterOptions {
 
     /** The requested adapters as an evaluation applies them (checked: --merge needs an adapter, --lora-b a known mode). */
     public EvalRun.Adapters forEval() {
+        ActiveAdapters.Mode mode = mode();
         if (adapters.isEmpty() && merge) throw new LoriException("--merge needs at least one --adapter");
-        return new EvalRun.Adapters(adapters, merge, mode());
+        return new EvalRun.Adapters(adapters, merge, mode);
     }
 
     private ActiveAdapters.Mode mode() {
@@ -45,6 +46,7 @@ public final class AdapterOptions {
 
     /** Applies the requested adapters to MODEL (none given: nothing happens); returns the unmerged set, or null. */
     public ActiveAdapters apply(LlamaModel model) {
+        mode();   // a bad --lora-b is an error even without --adapter
         if (adapters.isEmpty()) {
             if (merge) throw new LoriException("--merge needs at least one --adapter");
             return null;

@@ -77,6 +77,9 @@ public final class PipelineCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter pw = spec.commandLine().getOut();
+        // option errors before anything runs (the LoRI-S rate is used only after the LoRI-D stage)
+        if (!(lrD > 0) || Double.isInfinite(lrD)) throw new LoriException("--lr-d must be positive, got " + lrD);
+        if (!(lrS > 0) || Double.isInfinite(lrS)) throw new LoriException("--lr-s must be positive, got " + lrS);
         EvalRun eval = prepareEval();   // eval data errors surface before any training
         Path modelDir = model.resolve();
         Map<String, Path> evals = new LinkedHashMap<>();

@@ -124,6 +124,9 @@ public final class TrainOptions {
     }
 
     TrainConfig config(TrainConfig.Method method, double lr) {
+        if (steps != null && steps < 1) throw new LoriException("--steps must be >= 1, got " + steps);
+        if (alpha != null && !(alpha > 0)) throw new LoriException("--alpha must be > 0, got " + alpha);
+        if (!(maxGradNorm >= 0)) throw new LoriException("--max-grad-norm must be >= 0 (0 = no clipping), got " + maxGradNorm);
         int micro = microBatchSize != null ? microBatchSize : batchSize;
         int ep = epochs;
         TrainConfig c = TrainConfig.lori(method, lr).withBatch(batchSize, micro).withEpochs(ep)

@@ -24,10 +24,20 @@ public final class Json {
             throw new LoriException(file + ": file not found");
         } catch (JsonProcessingException e) {
             throw new LoriException(file + ": invalid JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+                    + ", column " + e.getLocation().getColumnNr() + ": " + parserMessage(e));
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new LoriException(file + ": cannot read: permission denied");
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + e.getMessage());
         }
+    }
+
+    /** Jackson's message without its "[Source: REDACTED ...; line: L, column: C]" locations (the caller names them). */
+    static String parserMessage(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        if (m == null) return "";
+        m = m.replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
+        return m.replaceAll("\\s*\\[Source: [^\\]]*\\]", "").replaceAll("\\s*\\R\\s*", " ").strip();
     }
 
     /** Writes a value as pretty JSON atomically (temp file + rename). */

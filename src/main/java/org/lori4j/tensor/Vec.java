@@ -286,7 +286,9 @@ public final class Vec {
             vmax = vmax.max(acc);
         }
         float m = vmax.reduceLanes(VectorOperators.MAX);
-        if (m == Float.NEGATIVE_INFINITY || Float.isNaN(m)) throw new IllegalArgumentException("softmax over all -inf or NaN");
+        if (m == Float.NEGATIVE_INFINITY || Float.isNaN(m))
+            throw new org.lori4j.io.LoriException("attention scores are NaN or all -inf: the model or adapter weights"
+                    + " (or the activations they give) are not finite");
         return m;
     }
 

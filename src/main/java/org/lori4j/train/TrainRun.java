@@ -80,6 +80,8 @@ public final class TrainRun {
         Path out = req.outDir();
         if (req.resume() && !TrainState.exists(out))
             throw new LoriException(out + ": no " + TrainState.DIR + "/ to resume from");
+        if (Files.exists(out) && !Files.isDirectory(out))
+            throw new LoriException(out + ": exists and is not a folder (--out names the output folder)");
         if (!req.resume() && nonEmpty(out))
             throw new LoriException(out + ": output folder exists and is not empty (use --resume to continue a run, or another --out)");
         try (LlamaModel base = LlamaModel.load(req.modelDir())) {
@@ -89,6 +91,8 @@ public final class TrainRun {
                     mc.torchDtype().name().toLowerCase(Locale.ROOT)));
             TrainingData data = loadData(req, mc);
             rep.info(data.stats().summary());
+            if (data.size() < cfg.batchSize())   // before anything is written: no folder is left behind
+                throw new LoriException(data.size() + " examples make no full batch of " + cfg.batchSize() + "; lower --batch-size");
 
             Built built = buildAdapter(req, mc);
             LoraAdapter adapter = built.adapter();

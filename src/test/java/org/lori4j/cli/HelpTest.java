@@ -36,4 +36,24 @@ class HelpTest {
             assertEquals("", r.out());
         }
     }
+
+    @Test
+    void optionValuesAreCheckedEvenWhenTheyWouldNotBeUsed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        LoriCli.Result r = LoriCli.run("generate", "--prompt", "Once", "--lora-b", "weird", "--max-new-tokens", "1");
+        assertEquals(2, r.code());
+        assertEquals("error: --lora-b: expected auto, dense or sparse, got 'weird'", r.err().strip());
+        // an SVD merge cannot have more rank than min(out, in) of a module (PEFT fails there too)
+        String fx = org.lori4j.TestPaths.fixture("adapter").toString();
+        java.nio.file.Path out = tmp.resolve("m");
+        LoriCli.Result m = LoriCli.run("merge", "--adapter", fx + "/lora_a", "--adapter", fx + "/lora_b", "--method", "svd",
+                "--svd-rank", "100000", "--out", out.toString());
+        assertEquals(2, m.code());
+        assertTrue(m.err().contains("--svd-rank 100000 exceeds the rank an SVD of"), m.err());
+        assertFalse(java.nio.file.Files.exists(out));
+        // a JSON syntax error names file, line and column once, without the parser's own location text
+        java.nio.file.Path bad = java.nio.file.Files.writeString(tmp.resolve("g.json"), "{\n");
+        String msg = assertThrows(org.lori4j.io.LoriException.class, () -> org.lori4j.io.Json.read(bad)).getMessage();
+        assertFalse(msg.contains("Source"), msg);
+        assertTrue(msg.startsWith(bad + ": invalid JSON at line 2"), msg);
+    }
 }

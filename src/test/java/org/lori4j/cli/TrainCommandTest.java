@@ -166,6 +166,28 @@ class TrainCommandTest {
     }
 
     @Test
+    void badNumbersAndTooFewExamplesFailBeforeAnythingIsWritten(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("out");
+        for (String[] bad : new String[][]{{"--steps", "-1"}, {"--alpha", "0", "--steps", "1"}, {"--max-grad-norm", "-1", "--steps", "1"},
+                {"--batch-size", "100", "--micro-batch-size", "100", "--steps", "1"}}) {
+            List<String> a = new ArrayList<>(List.of("--method", "lori-d", "--data", f("data.jsonl")));
+            a.addAll(List.of(bad));
+            LoriCli.Result r = LoriCli.run(args(out, a.toArray(String[]::new)));
+            assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertFalse(Files.exists(out), String.join(" ", bad) + " left " + out);
+        }
+        Path file = Files.writeString(tmp.resolve("f.json"), "");
+        LoriCli.Result r = LoriCli.run(args(file, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "1"));
+        assertTrue(r.err().contains("exists and is not a folder"), r.err());
+        Path p = tmp.resolve("p");
+        LoriCli.Result pr = LoriCli.run("pipeline", "--model", f("model"), "--data", f("data.jsonl"), "--out", p.toString(), "--steps", "1",
+                "--batch-size", "4", "--lr-s", "0");
+        assertEquals("error: --lr-s must be positive, got 0.0", pr.err().strip());
+        assertFalse(Files.exists(p));
+    }
+
+    @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
