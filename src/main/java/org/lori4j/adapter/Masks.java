@@ -290,11 +290,12 @@ public final class Masks {
                 throw new LoriException(file + ": mask '" + e.getKey() + "' has rank " + t.rank() + ", expected 2");
             long n = t.numel();
             boolean[] keep = new boolean[(int) n];
-            if (t.dtype() == DType.BOOL || t.dtype() == DType.U8 || t.dtype() == DType.I8) {
-                for (int i = 0; i < n; i++) keep[i] = t.data().get(ValueLayout.JAVA_BYTE, i) != 0;
-            } else {
-                for (int i = 0; i < n; i++) keep[i] = t.getFloat(i) != 0;
-            }
+            // a mask is BOOL (LoRI's torch.save, lori4j's safetensors) or 0/1 bytes; float tensors are weights, e.g. an
+            // adapter_model.safetensors given by mistake
+            if (t.dtype() != DType.BOOL && t.dtype() != DType.U8 && t.dtype() != DType.I8)
+                throw new LoriException(file + ": tensor '" + e.getKey() + "' has dtype " + t.dtype() + "; a mask file holds BOOL"
+                        + " tensors (is this an adapter's weights file?)");
+            for (int i = 0; i < n; i++) keep[i] = t.data().get(ValueLayout.JAVA_BYTE, i) != 0;
             String key = normalizeKey(e.getKey());
             if (out.put(key, new Mask((int) t.dim(0), (int) t.dim(1), keep)) != null)
                 throw new LoriException(file + ": mask key " + key + " appears twice");

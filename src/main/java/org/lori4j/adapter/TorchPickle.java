@@ -54,7 +54,7 @@ public final class TorchPickle {
         } catch (ZipException e) {
             throw new LoriException(file + ": corrupt torch zip file: " + e.getMessage());
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
     }
 

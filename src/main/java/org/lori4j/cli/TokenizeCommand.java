@@ -75,7 +75,7 @@ public final class TokenizeCommand implements Runnable {
         } catch (java.nio.charset.MalformedInputException e) {
             throw new LoriException(file + ": not valid UTF-8");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
     }
 }

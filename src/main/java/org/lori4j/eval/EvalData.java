@@ -56,7 +56,7 @@ public final class EvalData {
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         return parse(file.toString(), new String(bytes, StandardCharsets.UTF_8));
     }
@@ -94,7 +94,7 @@ public final class EvalData {
             JsonLocation loc = e.getLocation();
             throw new LoriException(source + ":" + (loc == null ? "?" : loc.getLineNr()) + ": invalid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw new LoriException(source + ": cannot read: " + e.getMessage());
+            throw new LoriException(source + ": cannot read: " + LoriException.reason(e));
         }
         return rows;
     }

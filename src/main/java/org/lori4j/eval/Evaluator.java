@@ -84,7 +84,9 @@ public final class Evaluator {
             checkSameRun(Json.read(runFile), meta, runFile);
             previous = GenerationLog.load(genFile);
         } else {
-            if (Files.exists(genFile)) throw new LoriException(genFile + ": exists; pass --resume to continue that run, or choose another --out");
+            if (Files.exists(genFile)) throw new LoriException(resume
+                    ? genFile + ": exists without the " + RUN + " that says how it was made, so it cannot be resumed; choose another --out"
+                    : genFile + ": exists; pass --resume to continue that run, or choose another --out");
             Json.write(runFile, meta);
         }
 

@@ -48,7 +48,7 @@ public record Generation(String task, int index, int sample, String id, String c
     /** Parses a line written by {@link #toJson()}; WHERE ("file:line") prefixes errors. */
     public static Generation fromJson(JsonNode o, String where) {
         try {
-            return new Generation(req(o, "task", where).asText(), req(o, "index", where).asInt(), req(o, "sample", where).asInt(),
+            return new Generation(req(o, "task", where).asText(), count(o, "index", where), count(o, "sample", where),
                     req(o, "id", where).asText(), o.path("category").asText(""), req(o, "prompt", where).asText(),
                     o.hasNonNull("truncated_prompt") ? o.get("truncated_prompt").asText() : null, req(o, "output", where).asText(), o.path("tokens").asInt(0), o.path("extracted").asText(""),
                     o.path("gold").asText(""), o.path("correct").asBoolean(false), o.path("note").asText(""));
@@ -56,6 +56,14 @@ public record Generation(String task, int index, int sample, String id, String c
             if (e instanceof LoriException) throw e;
             throw new LoriException(where + ": not a generations.jsonl record: " + e.getMessage());
         }
+    }
+
+    /** A non-negative integer field. */
+    private static int count(JsonNode o, String field, String where) {
+        JsonNode v = req(o, field, where);
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0)
+            throw new LoriException(where + ": not a generations.jsonl record ('" + field + "' must be a non-negative integer, got " + v + ")");
+        return v.asInt();
     }
 
     private static JsonNode req(JsonNode o, String field, String where) {

@@ -35,7 +35,7 @@ public final class GenerationLog implements Closeable {
             return new GenerationLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE));
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot write: " + e.getMessage());
+            throw new LoriException(file + ": cannot write: " + LoriException.reason(e));
         }
     }
 
@@ -46,7 +46,7 @@ public final class GenerationLog implements Closeable {
             out.write('\n');
             out.flush();
         } catch (IOException e) {
-            throw new LoriException("generations.jsonl: cannot write: " + e.getMessage());
+            throw new LoriException("generations.jsonl: cannot write: " + LoriException.reason(e));
         }
     }
 
@@ -70,7 +70,7 @@ public final class GenerationLog implements Closeable {
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         String text = new String(bytes, StandardCharsets.UTF_8);
         int pos = 0, line = 0;
@@ -104,7 +104,7 @@ public final class GenerationLog implements Closeable {
         try {
             Files.write(file, new byte[]{'\n'}, StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot write: " + e.getMessage());
+            throw new LoriException(file + ": cannot write: " + LoriException.reason(e));
         }
     }
 

@@ -52,10 +52,14 @@ public final class ResultsTable {
             Path f = Files.isDirectory(d) ? d.resolve(Evaluator.RESULTS) : d;
             if (!Files.exists(f)) throw new LoriException(f + ": file not found (run lori eval with --out " + d + " first)");
             JsonNode json = Json.read(f);
-            if (!json.has("results")) throw new LoriException(f + ": not a lori eval results.json (no 'results')");
+            if (!json.path("results").isArray()) throw new LoriException(f + ": not a lori eval results.json (no 'results' list)");
             Map<String, String> col = new LinkedHashMap<>();
             List<TaskResult> rs = new ArrayList<>();
-            for (JsonNode r : json.get("results")) rs.add(TaskResult.fromJson(r));
+            for (JsonNode r : json.get("results")) {
+                if (!r.isObject() || !r.path("task").isTextual() || !(r.path("score").isNumber() || r.path("score").isNull()))
+                    throw new LoriException(f + ": not a lori eval results.json (a result without a task name and a numeric score: " + r + ")");
+                rs.add(TaskResult.fromJson(r));
+            }
             for (TaskResult r : rs) {
                 put(rowMetric, col, r.task(), r.metric(), r.score());
                 r.passAtK().forEach((k, v) -> { if (!k.equals("pass@1")) put(rowMetric, col, r.task() + " " + k, k, v); });

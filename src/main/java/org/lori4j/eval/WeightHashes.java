@@ -44,7 +44,7 @@ public final class WeightHashes {
             while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
             return HexFormat.of().formatHex(md.digest());
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

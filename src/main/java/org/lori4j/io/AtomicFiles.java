@@ -33,7 +33,7 @@ public final class AtomicFiles {
             }
             tmp = null;
         } catch (IOException e) {
-            throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
+            throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } finally {
             if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
         }

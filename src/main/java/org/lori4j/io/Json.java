@@ -25,10 +25,8 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new LoriException(file + ": invalid JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + ": " + parserMessage(e));
-        } catch (java.nio.file.AccessDeniedException e) {
-            throw new LoriException(file + ": cannot read: permission denied");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
     }
 

@@ -40,7 +40,7 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores, int maxToken
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         if (b.remaining() < 4) throw new LoriException(file + ": truncated llama2.c tokenizer (no max_token_length)");

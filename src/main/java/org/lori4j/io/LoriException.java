@@ -8,4 +8,20 @@ package org.lori4j.io;
 public class LoriException extends RuntimeException {
     public LoriException(String message) { super(message); }
     public LoriException(String message, Throwable cause) { super(message, cause); }
+
+    /**
+     * Why an I/O operation failed, in words: "permission denied", "no such file or folder", "not a folder", or the
+     * operating system's reason (a FileSystemException's message is often only the path, which callers name already,
+     * so the path is left out).
+     */
+    public static String reason(Throwable e) {
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null) e = u.getCause();
+        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file or folder";
+        if (e instanceof java.nio.file.NotDirectoryException) return "not a folder";
+        if (e instanceof java.nio.file.DirectoryNotEmptyException) return "folder not empty";
+        if (e instanceof java.nio.file.FileAlreadyExistsException) return "already exists";
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return f.getReason();
+        return String.valueOf(e.getMessage());
+    }
 }

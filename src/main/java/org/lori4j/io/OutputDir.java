@@ -40,7 +40,7 @@ public final class OutputDir {
                 for (Path p : s.toList()) mergeInto(p, target.resolve(p.getFileName().toString()));
             }
         } catch (IOException e) {
-            throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
+            throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } finally {
             deleteTree(tmp);
         }
@@ -66,7 +66,7 @@ public final class OutputDir {
         try {
             move(tmp, target);
         } catch (IOException e) {
-            throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
+            throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } finally {
             deleteTree(tmp);
         }
@@ -95,14 +95,14 @@ public final class OutputDir {
             tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-");
             AtomicFiles.readableByAll(tmp, true);
         } catch (IOException e) {
-            throw new LoriException(target + ": cannot create the output folder: " + e.getMessage(), e);
+            throw new LoriException(target + ": cannot create the output folder: " + LoriException.reason(e), e);
         }
         try {
             body.write(tmp);
             return tmp;
         } catch (IOException e) {
             deleteTree(tmp);
-            throw new LoriException(target + ": cannot write: " + e.getMessage(), e);
+            throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } catch (RuntimeException | Error e) {
             deleteTree(tmp);
             throw e;

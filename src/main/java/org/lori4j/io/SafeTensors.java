@@ -72,7 +72,7 @@ public final class SafeTensors {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
             arena.close();
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         try {
             Header h = parseHeader(file, map);

@@ -58,7 +58,7 @@ public record SentencePieceVocab(List<Piece> pieces, int modelType, String norma
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         try {
             return parseModelProto(file, b);

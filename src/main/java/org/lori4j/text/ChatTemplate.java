@@ -109,7 +109,7 @@ public final class ChatTemplate {
             try {
                 return Optional.of(new ChatTemplate(Files.readString(jinja), specials));
             } catch (java.io.IOException | java.io.UncheckedIOException e) {
-                throw new LoriException(jinja + ": cannot read: " + e.getMessage());
+                throw new LoriException(jinja + ": cannot read: " + LoriException.reason(e));
             }
         }
         JsonNode t = tc.get("chat_template");

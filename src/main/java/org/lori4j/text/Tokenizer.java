@@ -294,7 +294,7 @@ public final class Tokenizer implements AutoCloseable {
             throw new LoriException(file + ": invalid JSON at line " + e.getLocation().getLineNr() + ", column "
                     + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
         for (JsonNode a : added) {
             if (!a.path("id").canConvertToInt() || !a.path("content").isTextual()) {
@@ -359,7 +359,7 @@ public final class Tokenizer implements AutoCloseable {
             }
             return HuggingFaceTokenizer.newInstance(file, options);
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         } catch (RuntimeException e) {
             String msg = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             if (msg.contains("native library")) {

@@ -57,7 +57,7 @@ public final class DatasetReader {
         } catch (CharacterCodingException e) {
             throw new LoriException(file + ": not UTF-8 text");
         } catch (IOException e) {
-            throw new LoriException(file + ": cannot read: " + e.getMessage());
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
     }
 

@@ -138,7 +138,7 @@ public final class TrainRun {
                 try {
                     Files.createDirectories(out);
                 } catch (IOException e) {
-                    throw new LoriException(out + ": cannot create the output folder: " + e.getMessage());
+                    throw new LoriException(out + ": cannot create the output folder: " + LoriException.reason(e));
                 }
             }
             LoraAdapter toSave = adapter.withDtype(DType.F32);

@@ -91,8 +91,11 @@ public record TrainState(long batchesDone, int epoch, int stepInEpoch, long opti
         try (SafeTensorsFile f = SafeTensors.read(dir.resolve(TENSORS))) {
             f.tensors().forEach((k, v) -> t.put(k, v.toFloatArray()));
         }
-        for (String f : new String[]{"batches_done", "epoch", "step_in_epoch", "optimizer_steps"})
+        for (String f : new String[]{"batches_done", "epoch", "step_in_epoch", "optimizer_steps"}) {
             if (!o.has(f)) throw new LoriException(dir.resolve(JSON) + ": field '" + f + "' is missing");
+            if (!o.get(f).canConvertToLong() || !o.get(f).isIntegralNumber() || o.get(f).asLong() < 0)
+                throw new LoriException(dir.resolve(JSON) + ": field '" + f + "' must be a non-negative integer, got " + o.get(f));
+        }
         return new TrainState(o.get("batches_done").asLong(), o.get("epoch").asInt(), o.get("step_in_epoch").asInt(),
                 o.get("optimizer_steps").asLong(), t, o.get("run"));
     }

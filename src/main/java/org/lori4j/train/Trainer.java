@@ -262,7 +262,7 @@ public final class Trainer {
                 w.newLine();
                 w.flush();
             } catch (IOException e) {
-                throw new LoriException("metrics.jsonl: cannot write: " + e.getMessage(), e);
+                throw new LoriException("metrics.jsonl: cannot write: " + LoriException.reason(e), e);
             }
         }
 

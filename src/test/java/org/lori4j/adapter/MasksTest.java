@@ -145,4 +145,12 @@ class MasksTest {
         assertTrue(raw.keySet().iterator().next().endsWith(".lora_B.default.weight"));
         assertSameMasks(r.masks(), Masks.read(pt), "pt roundtrip");
     }
+
+    @Test
+    void aWeightsFileIsNotAMask() {
+        // an adapter's adapter_model.safetensors (F32 tensors) given as a mask: refused, not read as "nonzero = kept"
+        Path weights = TestPaths.fixture("adapter").resolve("lora_a/adapter_model.safetensors");
+        String m = assertThrows(LoriException.class, () -> Masks.read(weights)).getMessage();
+        assertTrue(m.contains("a mask file holds BOOL tensors"), m);
+    }
 }

@@ -188,6 +188,18 @@ class TrainCommandTest {
     }
 
     @Test
+    void aCorruptResumeStateIsRefused(@TempDir Path out) throws IOException {
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "2", "--save-every", "1",
+                "--stop-after", "1"));
+        assertEquals(0, r.code(), r.err());
+        Path state = out.resolve("training_state/state.json");
+        Files.writeString(state, Files.readString(state).replaceFirst("\"batches_done\"\\s*:\\s*\\d+", "\"batches_done\": \"x\""));
+        LoriCli.Result again = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "2", "--resume"));
+        assertEquals(2, again.code(), again.err() + again.out());
+        assertTrue(again.err().contains("field 'batches_done' must be a non-negative integer"), again.err());
+    }
+
+    @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));

@@ -63,4 +63,15 @@ class ResultsTableTest {
                 | average | mean of 2 tasks |  | 17.60 |
                 """, md);
     }
+
+    @Test
+    void aCorruptResultsJsonIsAnErrorNotADash(@TempDir Path dir) throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a")), b = Files.createDirectories(dir.resolve("b"));
+        Files.writeString(a.resolve("results.json"), "{\"results\": \"oops\"}");
+        Files.writeString(b.resolve("results.json"), "{\"results\": [{\"task\": \"boolq\", \"metric\": \"accuracy\", \"score\": \"high\"}]}");
+        for (Path d : List.of(a, b)) {
+            String m = assertThrows(LoriException.class, () -> ResultsTable.compare(List.of(d))).getMessage();
+            org.junit.jupiter.api.Assertions.assertTrue(m.startsWith(d.resolve("results.json") + ": not a lori eval results.json"), m);
+        }
+    }
 }

@@ -77,4 +77,14 @@ class OutputDirTest {
         assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(outside)));
         OutputDir.deleteTree(root.resolve("tree"));   // already gone: nothing happens
     }
+
+    @Test
+    void ioFailuresAreNamedInWords() {
+        // a FileSystemException's message is often only the path, which the callers name already
+        assertEquals("permission denied", LoriException.reason(new java.nio.file.AccessDeniedException("/x/y")));
+        assertEquals("not a folder", LoriException.reason(new java.nio.file.NotDirectoryException("/x")));
+        assertEquals("No such device", LoriException.reason(new java.io.UncheckedIOException(
+                new java.nio.file.FileSystemException("/x", null, "No such device"))));
+        assertEquals("disk full", LoriException.reason(new IOException("disk full")));
+    }
 }
