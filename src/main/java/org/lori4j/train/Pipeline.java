@@ -80,6 +80,7 @@ public final class Pipeline {
                                           TrainRun.Reporter rep) {
         JsonNode done = finished(dir);
         if (done != null) {
+            sameSettings(done, dir, b, method, lr, mask);
             rep.info(dir + " is finished (final loss " + done.get("final_loss").asDouble() + "); skipped");
             return new TrainRun.Summary(dir, done.path("steps_done").asLong(), done.path("steps_done").asLong(), false,
                     done.get("final_loss").asDouble(), done.path("trainable_parameters").asLong(), done.path("lora_parameters").asLong());
@@ -94,6 +95,37 @@ public final class Pipeline {
         TrainRun.Summary s = TrainRun.run(r, rep);
         if (s.stopped()) throw new StoppedException(dir);
         return s;
+    }
+
+    /**
+     * A finished stage is reused only when it was trained with the settings this run asks for (a rerun with another
+     * --rank, --lr, --steps, data or --sparsity would otherwise silently keep the old adapter).
+     */
+    private static void sameSettings(JsonNode done, Path dir, TrainRun.Request b, TrainConfig.Method method, double lr, Path mask) {
+        TrainConfig c = b.config();
+        Map<String, Object> want = new LinkedHashMap<>();
+        want.put("method", method.id());
+        want.put("lr", lr);
+        want.put("batch_size", c.batchSize());
+        want.put("micro_batch_size", c.microBatchSize());
+        want.put("max_steps", c.maxSteps());
+        want.put("data", b.dataFiles().stream().map(Path::toString).toList());
+        want.put("mask", mask == null ? null : mask.toString());
+        if (mask == null && b.rank() != null) want.put("rank", b.rank());
+        if (mask == null && b.alpha() != null) want.put("alpha", b.alpha());
+        for (var e : want.entrySet()) {
+            JsonNode had = done.get(e.getKey());
+            Object w = e.getValue();
+            boolean same = had == null ? w == null
+                    : w == null ? had.isNull()
+                    : w instanceof Number n ? had.isNumber() && had.asDouble() == n.doubleValue()
+                    : w instanceof List<?> l ? had.isArray() && had.size() == l.size()
+                            && java.util.stream.IntStream.range(0, l.size()).allMatch(i -> had.get(i).asText().equals(l.get(i)))
+                    : had.asText().equals(w.toString());
+            if (!same)
+                throw new LoriException(dir + " was finished with " + e.getKey() + " " + had + ", this run asks for " + w
+                        + ": choose another --out (or remove " + dir + ")");
+        }
     }
 
     private static JsonNode finished(Path dir) {

@@ -53,6 +53,17 @@ class PipelineCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("skipped"), r.out());
         assertArrayEquals(before, Files.readAllBytes(out.resolve("lori-s/adapter_model.safetensors")));
+        // a rerun asking for other settings does not silently keep the old adapters
+        String[] rank8 = args.clone();
+        rank8[java.util.Arrays.asList(rank8).indexOf("--rank") + 1] = "8";
+        LoriCli.Result other = LoriCli.run(rank8);
+        assertEquals(2, other.code(), other.out());
+        assertTrue(other.err().contains("lori-d was finished with rank 4, this run asks for 8"), other.err());
+        String[] sparser = args.clone();
+        sparser[java.util.Arrays.asList(sparser).indexOf("--sparsity") + 1] = "0.5";
+        LoriCli.Result s5 = LoriCli.run(sparser);
+        assertEquals(2, s5.code(), s5.out());
+        assertTrue(s5.err().contains("lori-s was finished with mask"), s5.err());
     }
 
     /** The first N records of the shared boolq FILE (train.json or test.json) written to DEST. */
