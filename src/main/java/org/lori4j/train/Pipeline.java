@@ -67,6 +67,7 @@ public final class Pipeline {
         meta.put("sparsity", Masks.pyRepr(req.sparsity()));
         meta.put("granularity", req.granularity().name().toLowerCase(Locale.ROOT));
         Masks.write(mask, r.masks(), meta);
+        Masks.writePt(mask.resolveSibling(Masks.ptFileName(req.sparsity())), r.masks());   // upstream LoRI's format too
         rep.info(String.format(Locale.ROOT, "kept %,d of %,d B entries (sparsity %.4f)", r.kept(), r.entries(), r.reached()));
 
         rep.info("== stage 3/3: LoRI-S -> " + sDir);

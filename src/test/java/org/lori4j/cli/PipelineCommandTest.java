@@ -32,6 +32,8 @@ class PipelineCommandTest {
         assertEquals(0, r.code(), r.err() + r.out());
         LoraAdapter d = LoraAdapter.load(out.resolve("lori-d")), s = LoraAdapter.load(out.resolve("lori-s"));
         Map<String, Masks.Mask> mask = Masks.read(out.resolve("lori-d/masks/0.9_mask.safetensors"));
+        Map<String, Masks.Mask> pt = Masks.read(out.resolve("lori-d/masks/0.9_mask.pt"));   // upstream LoRI's format, the same mask
+        for (var e : mask.entrySet()) assertArrayEquals(e.getValue().keep(), pt.get(e.getKey()).keep());
         long kept = 0, b = 0, lora = 0;
         for (LoraAdapter.Module m : s.modules().values()) {
             assertArrayEquals(d.module(m.name()).a(), m.a(), 0f, "LoRI-S uses the LoRI-D adapter's A");
