@@ -89,6 +89,7 @@ public final class ChatTemplate {
                 "strftimeNow", String.class));
         jinjava.registerFilter(new ToJson());
         jinjava.registerFilter(new PyTrim());
+        jinjava.registerTag(new Generation());
     }
 
     /** Where a folder's chat template is looked for, in transformers' order (the file wins, since transformers 4.47). */
@@ -377,6 +378,25 @@ public final class ChatTemplate {
             byte dir = Character.getDirectionality(c);
             return Character.getType(c) == Character.SPACE_SEPARATOR || dir == Character.DIRECTIONALITY_WHITESPACE
                     || dir == Character.DIRECTIONALITY_PARAGRAPH_SEPARATOR || dir == Character.DIRECTIONALITY_SEGMENT_SEPARATOR;
+        }
+    }
+
+    /**
+     * transformers' {% generation %}...{% endgeneration %} (its AssistantTracker extension, which marks the assistant's
+     * text for return_assistant_tokens_mask): renders its body unchanged.
+     */
+    static final class Generation implements com.hubspot.jinjava.lib.tag.Tag {
+        @Override
+        public String getName() { return "generation"; }
+
+        @Override
+        public String getEndTagName() { return "endgeneration"; }
+
+        @Override
+        public String interpret(com.hubspot.jinjava.tree.TagNode node, JinjavaInterpreter interpreter) {
+            StringBuilder b = new StringBuilder();
+            for (com.hubspot.jinjava.tree.Node child : node.getChildren()) b.append(child.render(interpreter).getValue());
+            return b.toString();
         }
     }
 

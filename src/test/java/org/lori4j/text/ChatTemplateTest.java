@@ -156,4 +156,12 @@ class ChatTemplateTest {
         assertEquals("[<s>|</s>|<unk>|]", t.render(List.of(), false));
         assertEquals("[X|</s>|<unk>|]", t.render(List.of(), false, Map.of("bos_token", "X")));
     }
+
+    @Test
+    void generationBlocksRenderTheirBodyAsTransformers() {
+        // transformers' AssistantTracker tag, used by templates that support return_assistant_tokens_mask
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}[{{ m.content }}]"
+                + "{% endgeneration %}{% else %}{{ m.content }}{% endif %}{% endfor %}", null, null);
+        assertEquals("hi[yo]", t.render(List.of(new Message("user", "hi"), new Message("assistant", "yo")), false));
+    }
 }
