@@ -371,6 +371,9 @@ public record AdapterConfig(
 
     /** A short description of the targets for messages: the list or the regex. */
     public String describeTargets() {
-        return targetModulesRegex != null ? "regex " + targetModulesRegex : String.valueOf(targetModules);
+        String t = targetModulesRegex != null ? "regex " + targetModulesRegex : String.valueOf(targetModules);
+        if (layersToTransform != null && !layersToTransform.isEmpty()) t += " on layers_to_transform " + layersToTransform;
+        if (excludeModules != null && !excludeModules.isEmpty()) t += " without exclude_modules " + excludeModules;
+        return t;
     }
 }

@@ -46,6 +46,7 @@ public final class ChatTemplate {
     private final String source;     // the template as written in tokenizer_config.json
     private final String prepared;   // after the Jinja2 source rules
     private final Map<String, Object> specials;   // bos_token, eos_token, unk_token, ...: transformers' special_tokens_map
+    private final String origin;
     private final Jinjava jinjava;
 
     /** A template with the given BOS/EOS strings (either may be null, rendering as empty like an undefined). */
@@ -66,6 +67,12 @@ public final class ChatTemplate {
      * special_tokens_map; absent ones render as undefined.
      */
     public ChatTemplate(String source, Map<String, Object> specialTokens) {
+        this(source, specialTokens, null);
+    }
+
+    /** ORIGIN names where the template came from in error messages (null: not named). */
+    private ChatTemplate(String source, Map<String, Object> specialTokens, String origin) {
+        this.origin = origin;
         this.source = source;
         this.prepared = prepareSource(source);
         this.specials = Map.copyOf(specialTokens);
@@ -108,7 +115,7 @@ public final class ChatTemplate {
         Map<String, Object> specials = specialTokens(dir, tc);
         if (Files.isRegularFile(jinja)) {
             try {
-                return Optional.of(new ChatTemplate(Files.readString(jinja), specials));
+                return Optional.of(new ChatTemplate(Files.readString(jinja), specials, jinja.toString()));
             } catch (java.io.IOException | java.io.UncheckedIOException e) {
                 throw new LoriException(jinja + ": cannot read: " + LoriException.reason(e));
             }
@@ -132,7 +139,7 @@ public final class ChatTemplate {
         } else {
             throw new LoriException(file + ": chat_template must be a string or a list of {name, template}");
         }
-        return Optional.of(new ChatTemplate(source, specials));
+        return Optional.of(new ChatTemplate(source, specials, file + "'s chat_template"));
     }
 
     private static final List<String> SPECIAL_KEYS =
@@ -191,7 +198,7 @@ public final class ChatTemplate {
         }
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new LoriException("chat template error at line " + e.getLineno() + ": "
+                throw new LoriException("chat template error at line " + e.getLineno() + (origin == null ? "" : " of " + origin) + ": "
                         + oneLine(e.getMessage()));
             }
         }
