@@ -29,10 +29,10 @@ import java.util.Optional;
  * A Hugging Face chat template (the Jinja2 {@code chat_template} of tokenizer_config.json) rendered with Jinjava,
  * set up to match transformers' {@code apply_chat_template(tokenize=False)}: trim_blocks and lstrip_blocks, the
  * variables messages, add_generation_prompt and the special tokens (bos_token, eos_token, unk_token, ...), the
- * functions raise_exception and strftime_now, and Python-style tojson and trim filters. Jinja2 source rules Jinjava lacks are applied to the template
- * text first (newlines normalised, one trailing newline dropped, \\u escapes in string literals decoded, the
- * str methods startswith/endswith/lower/upper mapped to Java's). Known differences: Python's % formatting and
- * True/False/None when printed are not reproduced.
+ * functions raise_exception and strftime_now, Python-style tojson and trim filters, and Python's str methods
+ * ({@link PyStrMethods}). Jinja2 source rules Jinjava lacks are applied to the template text first (newlines
+ * normalised, one trailing newline dropped, \\u escapes in string literals decoded). Known differences: Python's %
+ * formatting and True/False/None when printed are not reproduced.
  */
 public final class ChatTemplate {
 
@@ -88,6 +88,7 @@ public final class ChatTemplate {
                         .withKeepNullableLoopValues(true)
                         .withUsePyishObjectMapper(true)
                         .build())
+                .withElResolver(RESOLVER)
                 .build();
         this.jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", Functions.class,
@@ -97,6 +98,16 @@ public final class ChatTemplate {
         jinjava.registerFilter(new ToJson());
         jinjava.registerFilter(new PyTrim());
         jinjava.registerTag(new Generation());
+    }
+
+    /** Python's str methods first, then Jinjava's own resolution (read-only, as its default). */
+    private static final jinjava.javax.el.ELResolver RESOLVER = resolver();
+
+    private static jinjava.javax.el.ELResolver resolver() {
+        jinjava.javax.el.CompositeELResolver r = new jinjava.javax.el.CompositeELResolver();
+        r.add(new PyStrMethods());
+        r.add(com.hubspot.jinjava.el.JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        return r;
     }
 
     /** Where a folder's chat template is looked for, in transformers' order (the file wins, since transformers 4.47). */
@@ -227,7 +238,7 @@ public final class ChatTemplate {
     /**
      * One pass over the source: lstrip_blocks (Jinjava's own strips before any block tag, even mid-line; Jinja2
      * only strips spaces and tabs between a line start and "{%" or "{#"), and inside {{ }} / {% %} tags the
-     * \\u / \\x escapes of string literals and the Python str methods. Text outside tags is kept as is.
+     * \\u / \\x escapes of string literals. Text outside tags is kept as is.
      */
     private static String rewrite(String s) {
         StringBuilder out = new StringBuilder(s.length());
@@ -252,8 +263,6 @@ public final class ChatTemplate {
                 char c = s.charAt(i);
                 if (c == '\'' || c == '"') {
                     i = copyLiteral(s, i, out);
-                } else if (c == '.' && pythonMethod(s, i, out)) {
-                    i = s.indexOf('(', i);
                 } else {
                     out.append(c);
                     i++;
@@ -269,22 +278,6 @@ public final class ChatTemplate {
         int k = out.length();
         while (k > 0 && (out.charAt(k - 1) == ' ' || out.charAt(k - 1) == '\t')) k--;
         if (k == 0 || out.charAt(k - 1) == '\n') out.setLength(k);
-    }
-
-    /** Python str methods that Jinjava lacks, mapped to the Java String methods with the same meaning. */
-    private static final Map<String, String> PY_METHODS = Map.of(
-            ".startswith(", ".startsWith(", ".endswith(", ".endsWith(",
-            ".lower(", ".toLowerCase(", ".upper(", ".toUpperCase(");
-
-    /** If a Python method call starts at I, appends its Java name (without the "(") and returns true. */
-    private static boolean pythonMethod(String s, int i, StringBuilder out) {
-        for (Map.Entry<String, String> e : PY_METHODS.entrySet()) {
-            if (s.startsWith(e.getKey(), i)) {
-                out.append(e.getValue(), 0, e.getValue().length() - 1);
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Position of the next "{{", "{%" or "{#" at or after FROM, or -1. */
@@ -370,18 +363,23 @@ public final class ChatTemplate {
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return strip(var == null ? "None" : var.toString(), args.length > 0 ? args[0] : null);
+            return strip(var == null ? "None" : var.toString(), args.length > 0 ? args[0] : null, true, true);
         }
 
-        static String strip(String s, String chars) {
+        /** str.strip / lstrip (left) / rstrip (right) with CHARS, or Python's whitespace when CHARS is null. */
+        static String strip(String s, String chars, boolean left, boolean right) {
             int a = 0, b = s.length();
-            while (a < b && drop(s.charAt(a), chars)) a++;
-            while (b > a && drop(s.charAt(b - 1), chars)) b--;
+            while (left && a < b && drop(s.charAt(a), chars)) a++;
+            while (right && b > a && drop(s.charAt(b - 1), chars)) b--;
             return s.substring(a, b);
         }
 
         private static boolean drop(char c, String chars) {
-            if (chars != null) return chars.indexOf(c) >= 0;
+            return chars != null ? chars.indexOf(c) >= 0 : isSpace(c);
+        }
+
+        /** Python's str.isspace for one character: category Zs or bidirectional class WS, B or S. */
+        static boolean isSpace(char c) {
             byte dir = Character.getDirectionality(c);
             return Character.getType(c) == Character.SPACE_SEPARATOR || dir == Character.DIRECTIONALITY_WHITESPACE
                     || dir == Character.DIRECTIONALITY_PARAGRAPH_SEPARATOR || dir == Character.DIRECTIONALITY_SEGMENT_SEPARATOR;

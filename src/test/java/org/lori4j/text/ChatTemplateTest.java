@@ -164,4 +164,15 @@ class ChatTemplateTest {
                 + "{% endgeneration %}{% else %}{{ m.content }}{% endif %}{% endfor %}", null, null);
         assertEquals("hi[yo]", t.render(List.of(new Message("user", "hi"), new Message("assistant", "yo")), false));
     }
+
+    @Test
+    void pythonStrMethodsHavePythonsMeaning() {
+        // each expected value is what jinja2 3.1 on a Python str gives (Java's String methods of the same names differ)
+        ChatTemplate t = new ChatTemplate("[{{ 'a,b,,'.split(',')|length }}][{{ 'x.y'.split('.')[1] }}][{{ 'hello'.startswith(('x','he')) }}]"
+                + "[{{ '{}-{}'.format('a','b') }}][{{ '\\n hi'.lstrip('\\n') }}][{{ ' a  b '.split()|length }}][{{ 'abb'.rstrip('b') }}]"
+                + "[{{ ', '.join(['x','y']) }}][{{ 'hello world'.title() }}][{{ messages[0].content.strip() }}][{{ 'a-b-c'.replace('-', '+', 1) }}]"
+                + "[{{ 'banana'.count('an') }}][{{ 'x'.upper() }}]", null, null);
+        assertEquals("[4][y][true][a-b][ hi][2][a][x, y][Hello World][yo][a+b-c][2][X]",
+                t.render(List.of(new Message("user", "\u00a0 yo \u3000")), false));
+    }
 }
