@@ -95,6 +95,12 @@ public final class GenerateCommand implements Runnable {
             }
             if (prompt.length == 0) throw new LoriException("the prompt is empty after tokenization; give some text or drop --no-bos");
             SamplingParams p = samplingParams(GenerationConfig.load(dir), prompt.length, tok, m);
+            int maxPos = m.config().maxPositionEmbeddings();
+            if (prompt.length + (long) p.maxNewTokens() > maxPos) {
+                err.println("warning: the prompt (" + prompt.length + " tokens) and up to " + p.maxNewTokens() + " new tokens go past the"
+                        + " model's max_position_embeddings (" + maxPos + "); later positions were never trained");
+                err.flush();
+            }
             List<String> unapplied = GenerationConfig.unapplied(dir);
             if (!unapplied.isEmpty()) {
                 err.println("warning: " + dir.resolve(GenerationConfig.FILE) + " sets " + String.join(", ", unapplied)

@@ -17,6 +17,8 @@ public final class AtomicFiles {
     public interface Writer { void write(OutputStream out) throws IOException; }
 
     public static void write(Path target, Writer writer) {
+        if (target.toString().isEmpty()) throw new LoriException("an empty output file name");
+        if (Files.isDirectory(target)) throw new LoriException(target + ": is a folder; expected an output file name");
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = null;
         try {

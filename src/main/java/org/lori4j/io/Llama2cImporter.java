@@ -43,6 +43,8 @@ public final class Llama2cImporter {
         /** File size the header implies: 28 header bytes plus all float32 arrays, RoPE tables included. */
         public long expectedBytes() {
             long d = dim, h = hiddenDim, l = nLayers, v = vocabSize, kv = kvDim();
+            // sizes of real checkpoints are far from long overflow; a corrupt header is not (report it as such)
+            if (d > 1 << 20 || h > 1 << 24 || l > 1 << 16 || v > 1 << 24 || seqLen > 1 << 24) return Long.MAX_VALUE;
             long floats = v * d                 // token embedding
                     + l * d                     // attention rms
                     + l * d * d + 2 * l * kv * d + l * d * d // wq, wk, wv, wo
@@ -75,6 +77,9 @@ public final class Llama2cImporter {
                     + " n_layers=" + layers + " n_heads=" + heads + " n_kv_heads=" + kvHeads + " vocab_size=" + v[5]
                     + " seq_len=" + seq + " is inconsistent");
         Header h = new Header(dim, hidden, layers, heads, kvHeads, vocab, v[5] > 0, seq);
+        if (h.expectedBytes() == Long.MAX_VALUE)
+            throw new LoriException(checkpoint + ": not a llama2.c checkpoint: implausible header dim=" + dim + " hidden_dim=" + hidden
+                    + " layers=" + layers + " vocab=" + vocab + " seq_len=" + seq);
         if (file.byteSize() != h.expectedBytes())
             throw new LoriException(checkpoint + ": " + file.byteSize() + " bytes but its header (dim " + dim + ", "
                     + layers + " layers, vocab " + vocab + ") implies " + h.expectedBytes() + " (truncated, or not a version-0 checkpoint)");
@@ -170,6 +175,11 @@ public final class Llama2cImporter {
      */
     public static LlamaConfig importModel(Path checkpoint, Path tokenizer, Path out) {
         Path target = out.toAbsolutePath().normalize();
+        if (!Files.isRegularFile(checkpoint))
+            throw new LoriException(checkpoint + ": " + (Files.isDirectory(checkpoint) ? "is a folder; --checkpoint names the .bin file"
+                    : "file not found"));
+        if (Files.exists(target) && !Files.isDirectory(target))
+            throw new LoriException(out + ": exists and is not a folder (--out names the output folder)");
         if (Files.exists(target) && !isEmptyDir(target))
             throw new LoriException(out + ": already exists and is not empty; choose a new --out folder");
         try (Arena arena = Arena.ofConfined();
@@ -196,7 +206,7 @@ public final class Llama2cImporter {
         } catch (NoSuchFileException e) {
             throw new LoriException(e.getFile() + ": file not found");
         } catch (IOException e) {
-            throw new LoriException(out + ": cannot write the converted model: " + e.getMessage());
+            throw new LoriException(out + ": cannot write the converted model: " + LoriException.reason(e));
         }
     }
 

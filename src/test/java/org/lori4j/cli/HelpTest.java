@@ -50,6 +50,11 @@ class HelpTest {
         assertEquals(2, m.code());
         assertTrue(m.err().contains("--svd-rank 100000 exceeds the rank an SVD of"), m.err());
         assertFalse(java.nio.file.Files.exists(out));
+        // output and input paths of the wrong kind are named as such
+        assertEquals("error: an empty output file name", LoriCli.run("logits", "--tokens", "1,2", "--out", "").err().strip());
+        LoriCli.Result im = LoriCli.run("import", "llama2c", "--checkpoint", tmp.toString(), "--tokenizer", "x", "--out",
+                tmp.resolve("im").toString());
+        assertEquals("error: " + tmp + ": is a folder; --checkpoint names the .bin file", im.err().strip());
         // a JSON syntax error names file, line and column once, without the parser's own location text
         java.nio.file.Path bad = java.nio.file.Files.writeString(tmp.resolve("g.json"), "{\n");
         String msg = assertThrows(org.lori4j.io.LoriException.class, () -> org.lori4j.io.Json.read(bad)).getMessage();
