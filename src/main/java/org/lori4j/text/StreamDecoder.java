@@ -26,6 +26,11 @@ public final class StreamDecoder {
         for (int id : context) window.add(id);
         contextLen = window.size();
         contextText = decodeWindow(contextLen);
+        // A context ending inside a UTF-8 character (byte tokens decoding to U+FFFD; at most 3 of them) leaves those
+        // tokens pending, so the character is emitted once the generated tokens complete it instead of being lost
+        // (its completed text would be no longer than the context's replacement characters).
+        for (int k = 0; k < 3 && contextLen > 0 && contextText.endsWith(String.valueOf(REPLACEMENT)); k++)
+            contextText = decodeWindow(--contextLen);
     }
 
     /** Adds one token; returns the newly completed text, or "" when nothing is stable yet. */

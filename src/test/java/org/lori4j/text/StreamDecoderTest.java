@@ -81,6 +81,17 @@ class StreamDecoderTest {
     }
 
     @Test
+    void aCharacterSplitBetweenPromptAndOutputIsEmittedWhenComplete() {
+        // prompt ids end with the first two byte tokens of 🦙, the generated ids bring the last two
+        int[] ids = mistral.encode("Hello 🦙", false);   // ..., "▁", <0xF0>, <0x9F>, <0xA6>, <0x99>
+        int cut = ids.length - 2;
+        StreamDecoder d = mistral.streamDecoder(java.util.Arrays.copyOf(ids, cut), true);
+        assertEquals("", d.push(ids[cut]));
+        assertEquals("🦙", d.push(ids[cut + 1]));
+        assertEquals("", d.finish());
+    }
+
+    @Test
     void finishFlushesAnIncompleteCharacter() {
         int[] ids = mistral.encode("🦙", false);
         StreamDecoder d = mistral.streamDecoder(false);
