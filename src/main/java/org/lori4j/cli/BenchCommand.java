@@ -104,6 +104,7 @@ public final class BenchCommand implements Runnable {
             case "f16" -> DType.F16;
             default -> throw new LoriException("--dtype: expected f32, bf16 or f16, got '" + dtype + "'");
         };
+        if (tokens != null && tokens < 1) throw new LoriException("--tokens must be >= 1, got " + tokens);
         PrintWriter out = spec.commandLine().getOut();
         LlamaConfig config = RandomWeights.shape(shape, dt);
         Path dir = cacheDir.resolve(shape + "-" + dtype);

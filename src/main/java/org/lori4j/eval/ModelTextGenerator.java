@@ -32,6 +32,8 @@ public final class ModelTextGenerator implements TextGenerator {
         public Options {
             if (maxLength < 0 || maxPromptLength < 0) throw new LoriException("--max-length and --max-prompt-length must be >= 0");
             if (maxTotalLength < 0) throw new LoriException("--max-length-generation must be >= 0, got " + maxTotalLength);
+            if (maxLength > 0 && maxPromptLength < 1)
+                throw new LoriException("--max-prompt-length must be >= 1 when prompts are truncated (--max-length " + maxLength + ")");
             if (maxLength > 0 && maxPromptLength >= maxLength)
                 throw new LoriException("--max-prompt-length (" + maxPromptLength + ") must be below --max-length (" + maxLength + ")");
             stopIds = List.copyOf(stopIds);
