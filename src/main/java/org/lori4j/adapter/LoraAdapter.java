@@ -378,7 +378,16 @@ public final class LoraAdapter {
 
     /** Writes the two files into an existing folder (no all-or-nothing guarantee: use inside {@link OutputDir}). */
     public void writeTo(Path dir) {
-        config.write(dir);
+        AdapterConfig c = config;
+        if (c.excludeModules() != null && !c.excludeModules().isEmpty()) {
+            // exclude_modules is not a PEFT 0.12 field (the file would not load there) and is left out of the file;
+            // listing the full names of the modules present keeps PEFT from adding LoRA layers the exclusion removed
+            List<String> names = new ArrayList<>(modules.keySet());
+            c = new AdapterConfig(c.r(), c.loraAlpha(), c.loraDropout(), names, null, null, c.bias(), c.fanInFanOut(),
+                    c.useRslora(), c.useDora(), c.rankPattern(), c.alphaPattern(), c.modulesToSave(), null, null,
+                    c.baseModelNameOrPath(), c.taskType(), c.inferenceMode(), c.initLoraWeights());
+        }
+        c.write(dir);
         SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors(), Map.of("format", "pt"));
     }
 }

@@ -196,4 +196,23 @@ class LoraAdapterTest {
         assertTrue(LoraAdapter.load(nullTask).config().toJson().get("task_type").isNull());
         assertEquals("CAUSAL_LM", ref.config().toJson().get("task_type").asText());
     }
+
+    @Test
+    void excludeModulesIsWrittenAsTheListOfModulesPresent(@TempDir Path tmp) throws IOException {
+        // PEFT 0.12 has no exclude_modules: the written config names the modules the adapter has instead, so PEFT
+        // puts no LoRA layer on an excluded module
+        LoraAdapter ref = LoraAdapter.load(FIX.resolve("lora_r8"));
+        String first = ref.modules().keySet().iterator().next();
+        Path ex = variant(tmp, "lora_r8", d -> editConfig(d, j -> j.putArray("exclude_modules").add(first)));
+        assertThrows(LoriException.class, () -> LoraAdapter.load(ex));   // its weights include the excluded module
+        List<LoraAdapter.Module> kept = ref.modules().values().stream().filter(m -> !m.name().equals(first)).toList();
+        AdapterConfig withEx = AdapterConfig.read(ex);
+        Path out = tmp.resolve("saved");
+        ref.with(withEx, kept).save(out);
+        var j = Json.read(out.resolve("adapter_config.json"));
+        assertFalse(j.has("exclude_modules"));
+        assertEquals(kept.size(), j.get("target_modules").size());
+        assertEquals(kept.stream().map(LoraAdapter.Module::name).collect(java.util.stream.Collectors.toSet()),
+                LoraAdapter.load(out).modules().keySet());
+    }
 }
