@@ -166,15 +166,15 @@ public final class ChatTemplate {
         boolean llama = tc.path("tokenizer_class").asText("").contains("Llama");
         Map<String, Object> m = new LinkedHashMap<>();
         for (String k : SPECIAL_KEYS) {
-            String v = tokenContent(tc.get(k));
-            if (v == null) v = tokenContent(sm.get(k));
+            String v = Tokenizer.tokenContent(tc.get(k));
+            if (v == null) v = Tokenizer.tokenContent(sm.get(k));
             if (v == null && llama) v = switch (k) { case "bos_token" -> "<s>"; case "eos_token" -> "</s>"; case "unk_token" -> "<unk>"; default -> null; };
             if (v != null) m.put(k, v);
         }
         JsonNode extra = tc.has("additional_special_tokens") ? tc.get("additional_special_tokens") : sm.get("additional_special_tokens");
         if (extra != null && extra.isArray()) {
             List<String> list = new ArrayList<>();
-            for (JsonNode e : extra) { String v = tokenContent(e); if (v != null) list.add(v); }
+            for (JsonNode e : extra) { String v = Tokenizer.tokenContent(e); if (v != null) list.add(v); }
             m.put("additional_special_tokens", list);
         }
         return m;
@@ -458,12 +458,5 @@ public final class ChatTemplate {
 
     private static String oneLine(String s) {
         return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").strip();
-    }
-
-    private static String tokenContent(JsonNode n) {
-        if (n == null || n.isNull()) return null;
-        if (n.isTextual()) return n.asText();
-        if (n.isObject() && n.path("content").isTextual()) return n.get("content").asText();
-        return null;
     }
 }

@@ -376,7 +376,7 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** A special token in tokenizer_config is a string or an AddedToken object {"content": ...}. */
-    private static String tokenContent(JsonNode n) {
+    static String tokenContent(JsonNode n) {
         if (n == null || n.isNull()) return null;
         if (n.isTextual()) return n.asText();
         if (n.isObject() && n.path("content").isTextual()) return n.get("content").asText();

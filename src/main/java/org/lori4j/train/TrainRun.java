@@ -91,8 +91,7 @@ public final class TrainRun {
                     mc.torchDtype().name().toLowerCase(Locale.ROOT)));
             TrainingData data = loadData(req, mc);
             rep.info(data.stats().summary());
-            if (data.size() < cfg.batchSize())   // before anything is written: no folder is left behind
-                throw new LoriException(data.size() + " examples make no full batch of " + cfg.batchSize() + "; lower --batch-size");
+            Trainer.requireFullBatch(data.size(), cfg.batchSize());   // before anything is written: no folder left behind
 
             Built built = buildAdapter(req, mc);
             LoraAdapter adapter = built.adapter();

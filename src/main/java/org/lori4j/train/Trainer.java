@@ -89,11 +89,16 @@ public final class Trainer {
         return cfg.maxSteps() > 0 ? Math.min(all, cfg.maxSteps()) : all;
     }
 
+    /** Training drops a last partial batch, so it needs at least one full batch of examples. */
+    static void requireFullBatch(int examples, int batchSize) {
+        if (examples < batchSize)
+            throw new LoriException(examples + " examples make no full batch of " + batchSize + "; lower --batch-size");
+    }
+
     /** Runs from the start, or from {@code resume} (its tensors and moments replace the slots' values). */
     public Result train(TrainState resume) {
+        requireFullBatch(data.size(), cfg.batchSize());
         Batcher batcher = new Batcher(data, cfg.batchSize(), cfg.microBatches(), cfg.shuffle(), cfg.seed(), false);
-        if (batcher.stepsPerEpoch() == 0)
-            throw new LoriException(data.size() + " examples make no full batch of " + cfg.batchSize() + "; lower --batch-size");
         long total = totalSteps(batcher);
         long done = 0;
         int epoch = 0, step = 0;
