@@ -276,7 +276,29 @@ public final class Vec {
                                          int last, float[] scores) {
         VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
         FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j <= last; j += L) {
+        int j = 0;
+        // Four vectors of keys at a time: four independent FMA chains along d instead of one, whose latency (D
+        // dependent FMAs per vector of keys) bounded the loop. Each lane's chain is unchanged: the same bits.
+        for (; j + 3 * L < last; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0, r = kOff + j; d < D; d++, r += ld) {
+                FloatVector qd = FloatVector.broadcast(F, q[qOff + d]);
+                a0 = FloatVector.fromArray(F, k, r).fma(qd, a0);
+                a1 = FloatVector.fromArray(F, k, r + L).fma(qd, a1);
+                a2 = FloatVector.fromArray(F, k, r + 2 * L).fma(qd, a2);
+                a3 = FloatVector.fromArray(F, k, r + 3 * L).fma(qd, a3);
+            }
+            a0 = a0.mul(scale);
+            a1 = a1.mul(scale);
+            a2 = a2.mul(scale);
+            a3 = a3.mul(scale);
+            a0.intoArray(scores, j);
+            a1.intoArray(scores, j + L);
+            a2.intoArray(scores, j + 2 * L);
+            a3.intoArray(scores, j + 3 * L);
+            vmax = vmax.max(a0.max(a1).max(a2.max(a3)));
+        }
+        for (; j <= last; j += L) {
             FloatVector acc = FloatVector.zero(F);
             for (int d = 0; d < D; d++)
                 acc = FloatVector.fromArray(F, k, kOff + d * ld + j).fma(FloatVector.broadcast(F, q[qOff + d]), acc);

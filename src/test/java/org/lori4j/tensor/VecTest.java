@@ -211,7 +211,7 @@ class VecTest {
         var F = Vec.F;
         int L = F.length();
         for (int D : new int[] {1, 3, 8, 12, 16, 64})
-            for (int n : new int[] {1, L - 1, L, L + 1, 3 * L + 5, 140}) {
+            for (int n : new int[] {1, L - 1, L, L + 1, 3 * L + 5, 4 * L, 4 * L + 1, 8 * L + 3, 140}) {
                 int padded = Vec.roundUpToLanes(n), ld = padded + 3;
                 float[] q = randn(rnd, D), k = randn(rnd, D * ld), v = randn(rnd, D * ld);
                 for (int i = 0; i < D; i++) q[i] *= 40f / (float) Math.sqrt(D);
