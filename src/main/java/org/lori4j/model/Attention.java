@@ -73,8 +73,9 @@ public final class Attention {
      * kvh*D + d of position p at (kvh*D + d) * cap[s] + p), with P[s] positions before the new rows.
      * A sequence of at least {@link #GEMM_MIN_ROWS} rows (prefill) runs each head as two GEMMs when head_dim is
      * at least {@link #GEMM_MIN_HEAD_DIM}; otherwise (decode, tiny heads) rows run one by one with every loop
-     * along the keys ({@link Vec#attendAlongKeys}), so a small head_dim costs no short loops.
-     * Jobs are (sequence, head) or (sequence, head, row); one synchronisation for the whole step.
+     * along the keys ({@link Vec#attendAlongKeys}), so a small head_dim costs no short loops, four query heads at a
+     * time when four or more share a key/value head ({@link Vec#attendAlongKeys4}, the same bits).
+     * Jobs are (sequence, head) or (sequence, head or four heads, row); one synchronisation for the whole step.
      */
     static void forwardCached(float[] out, float[] q, int[] qRow, float[][] kT, float[][] vT, int[] cap,
                               int[] T, int[] P, int H, int KV, int D, int W) {
@@ -82,15 +83,17 @@ public final class Attention {
         int B = T.length;
         int[] jobStart = new int[B + 1];
         long work = 0;
+        // Rows along the keys take the query heads of a key/value head four at a time when the group allows
+        // (grouped-query attention: each key and value vector is then loaded once for four heads).
+        int group = H / KV, qDim = H * D, fused = group % 4 == 0 ? 4 : 1, rowJobs = H / fused;
         for (int s = 0; s < B; s++) {
-            jobStart[s + 1] = jobStart[s] + (T[s] >= GEMM_MIN_ROWS && D >= GEMM_MIN_HEAD_DIM ? H : H * T[s]);
+            jobStart[s + 1] = jobStart[s] + (T[s] >= GEMM_MIN_ROWS && D >= GEMM_MIN_HEAD_DIM ? H : rowJobs * T[s]);
             work += (long) H * T[s] * 2L * (P[s] + T[s]) * D;
         }
         int jobs = jobStart[B];
         if (jobs == 0) return;
         int minChunk = (int) Math.max(1, 16384L * jobs / (work + 1));
         float scale = (float) (1.0 / Math.sqrt(D));
-        int group = H / KV, qDim = H * D;
         Parallel.forRange(jobs, minChunk, (from, to) -> {
             float[] scratch = new float[0];
             int s = 0;
@@ -103,11 +106,13 @@ public final class Attention {
                     gemmHead(out, q, qRow[s] * qDim + h * D, qDim, kT[s], vT[s], (h / group) * D * c, c,
                             T[s], keysBefore, D, W, scale, scratch);
                 } else {
-                    int h = j / T[s], t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
-                    if (scratch.length < Vec.roundUpToLanes(keys)) scratch = ROW_SCORES.get(Vec.roundUpToLanes(keysBefore + T[s]));
+                    int h = j / T[s] * fused, t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
+                    if (scratch.length < fused * Vec.roundUpToLanes(keys))
+                        scratch = ROW_SCORES.get(fused * Vec.roundUpToLanes(keysBefore + T[s]));
                     int row = (qRow[s] + t) * qDim + h * D;
                     int chan = (h / group) * D * c + lo;
-                    Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
+                    if (fused == 4) Vec.attendAlongKeys4(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
+                    else Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
                 }
             }
         });

@@ -267,8 +267,174 @@ public final class Vec {
         // a single method the vector code hits the inlining cutoffs and boxes vectors (for the same reason
         // expShiftedSum spells out its lane sum).
         float m = scoresAlongKeys(q, qOff, scale, k, kOff, ld, D, n, last, scores);
-        float sum = expShiftedSum(scores, padded, m);
+        float sum = expShiftedSum(scores, 0, padded, m);
         weightedRows(out, oOff, v, vOff, ld, D, n, last, scores, 1f / sum);
+    }
+
+    /**
+     * {@link #attendAlongKeys} for four query heads that share one key/value head (grouped-query attention): head g's
+     * query is q[qOff + g*D ...], its output out[oOff + g*D ...]. Each vector of keys and of values is loaded once
+     * for the four heads instead of once per head, which quarters the cache traffic of a decode step (the keys and
+     * values of a long context do not stay in L1). Every head's result has exactly the bits of
+     * {@link #attendAlongKeys} on its own: the same FMA chains, exp and lane sums, in the same order.
+     * scores must hold 4 * {@link #roundUpToLanes}(n) floats (head g's probabilities at g * roundUpToLanes(n)).
+     */
+    public static void attendAlongKeys4(float[] out, int oOff, float[] q, int qOff, float scale,
+                                        float[] k, int kOff, float[] v, int vOff, int ld, int D, int n, float[] scores) {
+        if (n <= 0) throw new IllegalArgumentException("attention over no keys");
+        int padded = roundUpToLanes(n), last = padded - L;
+        if (ld < padded || scores.length < 4 * padded || kOff + (long) (D - 1) * ld + padded > k.length
+                || vOff + (long) (D - 1) * ld + padded > v.length)
+            throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
+        float[] m = scores4(q, qOff, scale, k, kOff, ld, D, n, last, padded, scores);
+        float inv0 = 1f / expShiftedSum(scores, 0, padded, m[0]);
+        float inv1 = 1f / expShiftedSum(scores, padded, padded, m[1]);
+        float inv2 = 1f / expShiftedSum(scores, 2 * padded, padded, m[2]);
+        float inv3 = 1f / expShiftedSum(scores, 3 * padded, padded, m[3]);
+        weightedRows4(out, oOff, v, vOff, ld, D, n, last, padded, scores, inv0, inv1, inv2, inv3);
+    }
+
+    /** scoresAlongKeys for four heads at once (head g's scores at g * padded); returns the four maxima. */
+    private static float[] scores4(float[] q, int qOff, float scale, float[] k, int kOff, int ld, int D, int n,
+                                   int last, int padded, float[] s) {
+        VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+        int q0 = qOff, q1 = q0 + D, q2 = q1 + D, q3 = q2 + D, p1 = padded, p2 = 2 * padded, p3 = 3 * padded;
+        int j = 0;
+        for (; j + L < last; j += 2 * L) {   // two whole vectors of keys x four heads: eight independent chains
+            FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            for (int d = 0, r = kOff + j; d < D; d++, r += ld) {
+                FloatVector k0 = FloatVector.fromArray(F, k, r), k1 = FloatVector.fromArray(F, k, r + L);
+                FloatVector x = FloatVector.broadcast(F, q[q0 + d]);
+                a0 = k0.fma(x, a0);
+                b0 = k1.fma(x, b0);
+                x = FloatVector.broadcast(F, q[q1 + d]);
+                a1 = k0.fma(x, a1);
+                b1 = k1.fma(x, b1);
+                x = FloatVector.broadcast(F, q[q2 + d]);
+                a2 = k0.fma(x, a2);
+                b2 = k1.fma(x, b2);
+                x = FloatVector.broadcast(F, q[q3 + d]);
+                a3 = k0.fma(x, a3);
+                b3 = k1.fma(x, b3);
+            }
+            a0 = a0.mul(scale); b0 = b0.mul(scale);
+            a1 = a1.mul(scale); b1 = b1.mul(scale);
+            a2 = a2.mul(scale); b2 = b2.mul(scale);
+            a3 = a3.mul(scale); b3 = b3.mul(scale);
+            a0.intoArray(s, j); b0.intoArray(s, j + L);
+            a1.intoArray(s, p1 + j); b1.intoArray(s, p1 + j + L);
+            a2.intoArray(s, p2 + j); b2.intoArray(s, p2 + j + L);
+            a3.intoArray(s, p3 + j); b3.intoArray(s, p3 + j + L);
+            m0 = m0.max(a0.max(b0));
+            m1 = m1.max(a1.max(b1));
+            m2 = m2.max(a2.max(b2));
+            m3 = m3.max(a3.max(b3));
+        }
+        for (; j <= last; j += L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0, r = kOff + j; d < D; d++, r += ld) {
+                FloatVector k0 = FloatVector.fromArray(F, k, r);
+                a0 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a0);
+                a1 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a1);
+                a2 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a2);
+                a3 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a3);
+            }
+            a0 = a0.mul(scale);
+            a1 = a1.mul(scale);
+            a2 = a2.mul(scale);
+            a3 = a3.mul(scale);
+            if (j == last) {
+                a0 = a0.blend(Float.NEGATIVE_INFINITY, dead);
+                a1 = a1.blend(Float.NEGATIVE_INFINITY, dead);
+                a2 = a2.blend(Float.NEGATIVE_INFINITY, dead);
+                a3 = a3.blend(Float.NEGATIVE_INFINITY, dead);
+            }
+            a0.intoArray(s, j);
+            a1.intoArray(s, p1 + j);
+            a2.intoArray(s, p2 + j);
+            a3.intoArray(s, p3 + j);
+            m0 = m0.max(a0);
+            m1 = m1.max(a1);
+            m2 = m2.max(a2);
+            m3 = m3.max(a3);
+        }
+        float[] m = {m0.reduceLanes(VectorOperators.MAX), m1.reduceLanes(VectorOperators.MAX),
+                m2.reduceLanes(VectorOperators.MAX), m3.reduceLanes(VectorOperators.MAX)};
+        for (float x : m)
+            if (x == Float.NEGATIVE_INFINITY || Float.isNaN(x))
+                throw new org.lori4j.io.LoriException("attention scores are NaN or all -inf: the model or adapter weights"
+                        + " (or the activations they give) are not finite");
+        return m;
+    }
+
+    /**
+     * weightedRows for four heads at once: out[oOff + g*D + d] = inv_g * sum_j p[g*padded + j] * v[vOff + d*ld + j],
+     * two rows of v x four heads per pass (eight independent sums, each row of v loaded once for the four heads).
+     */
+    private static void weightedRows4(float[] out, int oOff, float[] v, int vOff, int ld, int D, int n, int last, int padded,
+                                      float[] p, float inv0, float inv1, float inv2, float inv3) {
+        VectorMask<Float> dead = IOTA.lt((float) (n - last)).not();
+        int o0 = oOff, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D, p1 = padded, p2 = 2 * padded, p3 = 3 * padded;
+        int d = 0;
+        for (; d + 2 <= D; d += 2) {
+            int r0 = vOff + d * ld, r1 = r0 + ld;
+            FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            for (int j = 0; j < last; j += L) {
+                FloatVector v0 = FloatVector.fromArray(F, v, r0 + j), v1 = FloatVector.fromArray(F, v, r1 + j);
+                FloatVector x = FloatVector.fromArray(F, p, j);
+                a0 = v0.fma(x, a0);
+                b0 = v1.fma(x, b0);
+                x = FloatVector.fromArray(F, p, p1 + j);
+                a1 = v0.fma(x, a1);
+                b1 = v1.fma(x, b1);
+                x = FloatVector.fromArray(F, p, p2 + j);
+                a2 = v0.fma(x, a2);
+                b2 = v1.fma(x, b2);
+                x = FloatVector.fromArray(F, p, p3 + j);
+                a3 = v0.fma(x, a3);
+                b3 = v1.fma(x, b3);
+            }
+            // the last vector: lanes past n hold p = 0 but possibly any v (even NaN), so v is zeroed there
+            FloatVector v0 = FloatVector.fromArray(F, v, r0 + last).blend(0f, dead);
+            FloatVector v1 = FloatVector.fromArray(F, v, r1 + last).blend(0f, dead);
+            FloatVector x = FloatVector.fromArray(F, p, last);
+            a0 = v0.fma(x, a0);
+            b0 = v1.fma(x, b0);
+            x = FloatVector.fromArray(F, p, p1 + last);
+            a1 = v0.fma(x, a1);
+            b1 = v1.fma(x, b1);
+            x = FloatVector.fromArray(F, p, p2 + last);
+            a2 = v0.fma(x, a2);
+            b2 = v1.fma(x, b2);
+            x = FloatVector.fromArray(F, p, p3 + last);
+            a3 = v0.fma(x, a3);
+            b3 = v1.fma(x, b3);
+            out[o0 + d] = sumLanes(a0) * inv0;
+            out[o0 + d + 1] = sumLanes(b0) * inv0;
+            out[o1 + d] = sumLanes(a1) * inv1;
+            out[o1 + d + 1] = sumLanes(b1) * inv1;
+            out[o2 + d] = sumLanes(a2) * inv2;
+            out[o2 + d + 1] = sumLanes(b2) * inv2;
+            out[o3 + d] = sumLanes(a3) * inv3;
+            out[o3 + d + 1] = sumLanes(b3) * inv3;
+        }
+        for (; d < D; d++) {
+            int r = vOff + d * ld;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j <= last; j += L) {
+                FloatVector v0 = FloatVector.fromArray(F, v, r + j);
+                if (j == last) v0 = v0.blend(0f, dead);
+                a0 = v0.fma(FloatVector.fromArray(F, p, j), a0);
+                a1 = v0.fma(FloatVector.fromArray(F, p, p1 + j), a1);
+                a2 = v0.fma(FloatVector.fromArray(F, p, p2 + j), a2);
+                a3 = v0.fma(FloatVector.fromArray(F, p, p3 + j), a3);
+            }
+            out[o0 + d] = sumLanes(a0) * inv0;
+            out[o1 + d] = sumLanes(a1) * inv1;
+            out[o2 + d] = sumLanes(a2) * inv2;
+            out[o3 + d] = sumLanes(a3) * inv3;
+        }
     }
 
     /** scores[j] = scale * q . k_j for j < n, -inf in the lanes up to the next vector; returns the maximum. */
@@ -315,13 +481,13 @@ public final class Vec {
     }
 
     /**
-     * x[i] = exp(x[i] - m) for i < n (a multiple of L); returns their sum. m is the finite maximum of x (no NaN), so
+     * x[off + i] = exp(x[off + i] - m) for i < n (a multiple of L); returns their sum. m is the finite maximum of x (no NaN), so
      * every argument is in [-inf, 0]: {@link #exp(FloatVector)} spelled out without its overflow and NaN cases and
      * with 2^k as one factor (k >= -126 here, so p * 2^k rounds exactly as exp's p * 2^k1 * 2^k2): the same bits.
      */
-    private static float expShiftedSum(float[] x, int n, float m) {
+    private static float expShiftedSum(float[] x, int off, int n, float m) {
         FloatVector vm = FloatVector.broadcast(F, m), vs = FloatVector.zero(F);
-        for (int j = 0; j < n; j += L) {
+        for (int j = off, end = off + n; j < end; j += L) {
             FloatVector a = FloatVector.fromArray(F, x, j).sub(vm);
             FloatVector ac = a.max(EXP_MIN);
             FloatVector kf = ac.fma(LOG2E, ROUND).sub(ROUND);

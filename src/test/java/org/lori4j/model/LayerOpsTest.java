@@ -103,16 +103,18 @@ class LayerOpsTest {
     }
     @Test
     void cachedAttentionOfSeveralSequencesEqualsTheRowLayoutForm() {
-        for (int W : new int[]{0, 6}) {
-            cachedAttentionEqualsTheRowLayoutForm(8, W);                              // prefills row by row
-            cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM, W);    // prefills as GEMMs
-        }
+        // heads / kv heads: groups of 3 (one head at a time), 4 and 8 (rows along the keys four heads at a time)
+        for (int[] heads : new int[][]{{6, 2}, {8, 2}, {8, 1}})
+            for (int W : new int[]{0, 6}) {
+                cachedAttentionEqualsTheRowLayoutForm(8, W, heads[0], heads[1]);                            // prefills row by row
+                cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM, W, heads[0], heads[1]);  // prefills as GEMMs
+            }
     }
 
-    private static void cachedAttentionEqualsTheRowLayoutForm(int D, int W) {
+    private static void cachedAttentionEqualsTheRowLayoutForm(int D, int W, int H, int KV) {
         // decode rows (1-3 new rows) and prefills mixed in one pass, over channel-major caches with spare
         // capacity; each must equal Attention.forward on the same keys in row layout.
-        int H = 6, KV = 2, G = Attention.GEMM_MIN_ROWS;
+        int G = Attention.GEMM_MIN_ROWS;
         int[] T = {1, 3, G + 2, 1, G}, P = {0, 5, 0, 17, 9}, rows = new int[T.length];
         int N = 0;
         for (int s = 0; s < T.length; s++) { rows[s] = N; N += T[s]; }
@@ -136,6 +138,6 @@ class LayerOpsTest {
             for (int c = 0; c < KV * D; c++) for (int p = S; p < cap[s]; p++) kT[s][c * cap[s] + p] = vT[s][c * cap[s] + p] = Float.NaN;
         }
         Attention.forwardCached(got, q, rows, kT, vT, cap, T, P, H, KV, D, W);
-        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "D=" + D + " W=" + W + " element " + i);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 2e-6, "D=" + D + " W=" + W + " H/KV=" + H + "/" + KV + " element " + i);
     }
 }

@@ -258,6 +258,38 @@ class VecTest {
     }
 
     @Test
+    void attentionOfFourHeadsSharingKeysHasEachHeadsBits() {
+        // attendAlongKeys4 loads every key/value vector once for four heads; each head must get exactly what
+        // attendAlongKeys gives it alone (outputs and the unnormalised probabilities left in the scratch). Values
+        // past n are NaN (never read as values), scores span ~60 units so that some probabilities underflow.
+        int L = Vec.lanes();
+        for (int D : new int[] {1, 2, 3, 8, 13, 64})
+            for (int n : new int[] {1, L - 1, L, L + 1, 2 * L, 2 * L + 1, 3 * L, 3 * L + 5, 140}) {
+                int padded = Vec.roundUpToLanes(n), ld = padded + 5, kOff = 7, vOff = 2, qOff = 3, oOff = 1;
+                float[] q = randn(rnd, qOff + 4 * D), k = randn(rnd, kOff + D * ld), v = randn(rnd, vOff + D * ld);
+                for (int i = qOff; i < q.length; i++) q[i] *= 40f / (float) Math.sqrt(D);
+                for (int d = 0; d < D; d++)
+                    for (int j = n; j < padded; j++) v[vOff + d * ld + j] = Float.NaN;
+                float scale = (float) (1 / Math.sqrt(D));
+                float[] want = new float[oOff + 4 * D + 1], wantP = new float[4 * padded];
+                for (int g = 0; g < 4; g++) {
+                    float[] one = new float[padded];
+                    Vec.attendAlongKeys(want, oOff + g * D, q, qOff + g * D, scale, k, kOff, v, vOff, ld, D, n, one);
+                    System.arraycopy(one, 0, wantP, g * padded, padded);
+                }
+                float[] got = new float[want.length], gotP = new float[4 * padded + 3];
+                Vec.attendAlongKeys4(got, oOff, q, qOff, scale, k, kOff, v, vOff, ld, D, n, gotP);
+                for (int i = 0; i < want.length; i++)
+                    assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                            "D=" + D + " n=" + n + " out[" + i + "]: " + got[i] + " != " + want[i]);
+                for (int i = 0; i < wantP.length; i++)
+                    assertEquals(Float.floatToRawIntBits(wantP[i]), Float.floatToRawIntBits(gotP[i]), "D=" + D + " n=" + n + " p" + i);
+            }
+        assertThrows(IndexOutOfBoundsException.class, () -> Vec.attendAlongKeys4(new float[4], 0, new float[4], 0, 1f,
+                new float[L], 0, new float[L], 0, L, 1, L, new float[3 * L]));
+    }
+
+    @Test
     void attentionAlongKeysRefusesRowsShorterThanWholeVectors() {
         int n = Vec.lanes() + 1;
         float[] k = new float[2 * n];
