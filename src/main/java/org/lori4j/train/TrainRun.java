@@ -152,6 +152,13 @@ public final class TrainRun {
             };
             Trainer trainer = new Trainer(model, data, cfg, out, args, listener);
             Trainer.Result r = trainer.train(state);
+            if (state != null && state.batchesDone() >= r.totalSteps()) {
+                // nothing was left to train: the run's files stay as they are, its recorded loss is reported
+                JsonNode saved = Files.isRegularFile(out.resolve(ARGS_FILE)) ? Json.read(out.resolve(ARGS_FILE)) : null;
+                double loss = saved != null && saved.path("final_loss").isNumber() ? saved.path("final_loss").asDouble() : Double.NaN;
+                rep.info(out + " already has " + r.batchesDone() + " steps of " + r.totalSteps() + ": nothing to train");
+                return new Summary(out, r.batchesDone(), r.totalSteps(), false, loss, trainable, lora);
+            }
             if (!r.stopped()) {
                 args.put("steps_done", r.batchesDone());
                 args.put("final_loss", r.lastLoss());

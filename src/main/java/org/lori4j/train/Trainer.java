@@ -109,6 +109,8 @@ public final class Trainer {
             epoch = resume.epoch();
             step = resume.stepInEpoch();
         }
+        // A resumed run that already has its steps (a finished run, or --steps lowered) trains nothing and writes nothing.
+        if (resume != null && done >= total) return new Result(done, total, false, Double.NaN);
         MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), done);
         listener.onStart(done, total);
         double lastLoss = Double.NaN;

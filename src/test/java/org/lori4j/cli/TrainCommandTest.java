@@ -200,6 +200,33 @@ class TrainCommandTest {
     }
 
     @Test
+    void resumingAFinishedRunTrainsAndWritesNothing(@TempDir Path out) throws IOException {
+        LoriCli.Result r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        Map<String, byte[]> before = new java.util.TreeMap<>();
+        try (var files = Files.walk(out)) {
+            for (Path p : files.filter(Files::isRegularFile).toList()) before.put(out.relativize(p).toString(), Files.readAllBytes(p));
+        }
+        double loss = Json.read(out.resolve("training_args.json")).path("final_loss").asDouble();
+        assertTrue(Double.isFinite(loss));
+        LoriCli.Result again = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "2", "--resume"));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("already has 2 steps of 2: nothing to train"), again.out());
+        assertTrue(again.out().contains("done after 2 of 2 steps"), again.out());
+        assertTrue(again.out().contains(String.format(java.util.Locale.ROOT, "%.4f", loss)), again.out() + " vs " + loss);
+        try (var files = Files.walk(out)) {
+            List<Path> now = files.filter(Files::isRegularFile).toList();
+            assertEquals(before.size(), now.size());
+            for (Path p : now)
+                assertArrayEquals(before.get(out.relativize(p).toString()), Files.readAllBytes(p), p.toString());
+        }
+        // more steps than the run has: it continues from its state
+        LoriCli.Result more = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "3", "--resume"));
+        assertEquals(0, more.code(), more.err());
+        assertEquals(3, Json.read(out.resolve("training_args.json")).path("steps_done").asInt());
+    }
+
+    @Test
     void loraTrainsAAndBLikeTorch(@TempDir Path out) {
         LoriCli.Result r = LoriCli.run(args(out, "--method", "lora", "--data", f("data.jsonl"), "--init-adapter", f("init"),
                 "--rank", "4", "--alpha", "8", "--seed", "0", "--steps", "4", "--max-grad-norm", "1.0"));
