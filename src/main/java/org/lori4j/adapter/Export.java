@@ -51,6 +51,13 @@ public final class Export {
     static final List<String> SIDE_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "tokenizer.model", "generation_config.json", "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja");
 
+    /**
+     * The base model's licence and use-policy files, copied from the model folder: a merged checkpoint is a derivative
+     * of the base model and stays under its terms (Llama 3 ships LICENSE and USE_POLICY.md, stories260K LICENSE and NOTICE).
+     */
+    static final List<String> LICENSE_FILES = List.of("LICENSE", "LICENSE.txt", "LICENSE.md", "NOTICE", "NOTICE.txt",
+            "NOTICE.md", "USE_POLICY.md");
+
     /** One output tensor: name, dtype, shape and how to produce its values. */
     private record Spec(String name, DType dtype, long[] shape, Producer producer) {
         long bytes() { return Tensor.numel(shape) * dtype.bytes(); }
@@ -144,6 +151,8 @@ public final class Export {
                     if (!Files.exists(src) && sideFrom != modelDir) src = modelDir.resolve(f);
                     if (Files.isRegularFile(src)) Files.copy(src, tmp.resolve(f));
                 }
+                for (String f : LICENSE_FILES)
+                    if (Files.isRegularFile(modelDir.resolve(f))) Files.copy(modelDir.resolve(f), tmp.resolve(f));
                 writeShards(tmp, specs, maxShardBytes, log);
                 if (ef != null && sideFrom == modelDir)
                     log.accept("note: the tokenizer files come from the base model; " + ef.label() + " has none for the resized vocabulary");

@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * one), without tokenizer or scoring.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure decode (batch 1, tokens/s and GB/s of weights streamed), prefill (tokens/s and GFLOP/s)",
+        description = {"Measure decode, prefill or training speed, or generation throughput per batch size.",
+                "decode (batch 1, tokens/s and GB/s of weights streamed), prefill (tokens/s and GFLOP/s)",
                 "or train (LoRA r=16 on all seven projections, A frozen: forward + backward + AdamW tokens/s)",
                 "on a random-weight model of a named shape, written once to --cache-dir and memory-mapped;",
                 "or generate: prompts/s and generated tokens/s of continuous batching at each of --batches on --model",

@@ -108,7 +108,7 @@ public final class EvalCommand implements Runnable {
     @Option(names = "--python", paramLabel = "EXE", defaultValue = "python3", description = "interpreter for humaneval (default ${DEFAULT-VALUE})")
     String python;
 
-    @Option(names = "--exec-timeout", paramLabel = "SECONDS", defaultValue = "3", description = "wall-clock limit per program (default ${DEFAULT-VALUE}, as bigcode)")
+    @Option(names = "--exec-timeout", paramLabel = "SECONDS", defaultValue = "3", description = "time limit of each program's exec, interpreter start-up not counted (default ${DEFAULT-VALUE}, as bigcode); the process is killed 1 s after it")
     double execTimeout;
 
     @Option(names = "--exec-workers", paramLabel = "N", description = "programs run in parallel (default: number of cores)")

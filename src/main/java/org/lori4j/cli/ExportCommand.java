@@ -17,8 +17,9 @@ import java.util.concurrent.Callable;
 
 /** {@code lori export}: merge adapters into the base weights and write a full Hugging Face checkpoint. */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Merge adapters into the base model (W' = W + w s B A, as PEFT merge_and_unload) and write a full",
-                "Hugging Face checkpoint: config, tokenizer files, sharded safetensors. Streams tensor by tensor."})
+        description = {"Merge adapters into the base model and write a full Hugging Face checkpoint.",
+                "W' = W + w s B A, as PEFT merge_and_unload; writes config, tokenizer files and sharded safetensors,",
+                "streamed tensor by tensor."})
 public final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

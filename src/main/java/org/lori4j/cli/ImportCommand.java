@@ -33,7 +33,7 @@ public final class ImportCommand implements Runnable {
         @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "llama2.c model .bin (version 0)")
         Path checkpoint;
 
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "llama2.c tokenizer .bin")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "llama2.c tokenizer: its .bin, or the SentencePiece .model it was exported from")
         Path tokenizer;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "new output folder (must not exist or be empty)")

@@ -24,8 +24,8 @@ import java.util.concurrent.Callable;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = {"Show a model's architecture, parameters, dtypes, file sizes and memory needs.",
                 "Also checks every tensor's shape against config.json.",
-                "With --adapter: rank, alpha, scaling, targets, parameters, B sparsity (overall, per layer, per",
-                "projection) and A statistics of a PEFT LoRA/LoRI adapter (only the adapter unless --model is given)."})
+                "With --adapter: rank, alpha, scaling, targets, parameters, B sparsity (overall, per layer, per projection)",
+                "and A statistics of a PEFT LoRA/LoRI adapter (only the adapter unless --model is given)."})
 public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

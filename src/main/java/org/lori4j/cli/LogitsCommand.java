@@ -15,8 +15,8 @@ import java.util.Map;
 
 /** {@code lori logits}: the full-sequence logits of given token ids, written as a safetensors file. */
 @Command(name = "logits", mixinStandardHelpOptions = true,
-        description = {"Write the logits of every position of a token sequence (no BOS is added) to FILE.safetensors",
-                "as one F32 tensor \"logits\" [n_tokens, vocab]; compare them with a reference implementation."})
+        description = {"Write the logits of every position of a token sequence to a safetensors file.",
+                "No BOS is added; one F32 tensor \"logits\" [n_tokens, vocab], to compare with a reference implementation."})
 public final class LogitsCommand implements Runnable {
     @Spec
     CommandSpec spec;

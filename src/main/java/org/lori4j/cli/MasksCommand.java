@@ -19,9 +19,9 @@ import java.util.concurrent.Callable;
 
 /** {@code lori masks}: LoRI mask extraction from a LoRI-D adapter's B matrices. */
 @Command(name = "masks", mixinStandardHelpOptions = true,
-        description = {"Extract LoRI masks from the B matrices of a (LoRI-D) adapter: within each group of n entries keep",
-                "|B| >= the k-th largest |B|, k = int((1 - s) * n). Writes <s>_mask.safetensors (BOOL tensors keyed by",
-                "the lora_B names) into DIR/masks or --out."})
+        description = {"Extract LoRI masks from the B matrices of a (LoRI-D) adapter.",
+                "Within each group of n entries keep |B| >= the k-th largest |B|, k = int((1 - s) * n).",
+                "Writes <s>_mask.safetensors (BOOL tensors keyed by the lora_B names) into DIR/masks or --out."})
 public final class MasksCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
 
 /** {@code lori pipeline}: LoRI-D, mask extraction, LoRI-S in one command, each stage's output kept. */
 @Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run LoRI end to end: LoRI-D into OUT/lori-d, the mask at --sparsity into OUT/lori-d/masks/, then "
+        description = {"Run LoRI end to end: LoRI-D, mask extraction, LoRI-S.",
+                "LoRI-D into OUT/lori-d, the mask at --sparsity into OUT/lori-d/masks/, then "
                 + "LoRI-S with that mask (and the LoRI-D adapter's A) into OUT/lori-s. Running the same command again "
                 + "skips finished stages and resumes an interrupted one (with --save-every checkpoints).",
                 "With --eval-task, the base model (--eval-base), the LoRI-D and the LoRI-S adapter are evaluated after "

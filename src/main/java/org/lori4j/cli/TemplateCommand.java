@@ -24,8 +24,8 @@ import java.util.List;
  * newline added.
  */
 @Command(name = "template", mixinStandardHelpOptions = true,
-        description = {"Print a prompt exactly as the model will see it (no newline added):",
-                "the model's chat template applied to --messages, or a fixed prompt template (--prompt)."})
+        description = {"Print a prompt exactly as the model will see it (no newline added).",
+                "The model's chat template applied to --messages, or a fixed prompt template (--prompt)."})
 public final class TemplateCommand implements Runnable {
 
     @Spec

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 
 /** {@code lori train}: LoRI-D, LoRI-S (with a mask) or LoRA fine-tuning into a PEFT adapter folder, resumable. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a LoRI-D, LoRI-S or LoRA adapter on a Llama-family model (CPU, f32 compute).%n",
+        description = {"Train a LoRI-D, LoRI-S or LoRA adapter on a Llama-family model (CPU, f32 compute).",
+                "",
                 "LoRI-D: A frozen at PEFT's random init, B trained from 0. LoRI-S: the same under --mask (B's gradient "
                         + "is zeroed outside it before clipping and AdamW). LoRA: A and B trained. --init-adapter continues from an "
                         + "adapter (continual learning).%n",

@@ -23,6 +23,13 @@ class HelpTest {
         LoriCli.Result top = LoriCli.run("--help");
         assertEquals(0, top.code());
         assertEquals("", top.err());
+        // the command list shows each description's first line: a whole sentence, not a fragment cut at a line end
+        for (var e : new CommandLine(new Main()).getSubcommands().entrySet()) {
+            String[] d = e.getValue().getCommandSpec().usageMessage().description();
+            assertTrue(d.length > 0, e.getKey());
+            assertTrue(d[0].endsWith("."), e.getKey() + ": '" + d[0] + "'");
+        }
+        assertFalse(top.out().contains("\n\n  "), "a blank line inside the command list:\n" + top.out());
     }
 
     @Test
