@@ -73,9 +73,9 @@ public final class Attention {
      * kvh*D + d of position p at (kvh*D + d) * cap[s] + p), with P[s] positions before the new rows.
      * A sequence of at least {@link #GEMM_MIN_ROWS} rows (prefill) runs each head as two GEMMs when head_dim is
      * at least {@link #GEMM_MIN_HEAD_DIM}; otherwise (decode, tiny heads) rows run one by one with every loop
-     * along the keys ({@link Vec#attendAlongKeys}), so a small head_dim costs no short loops, four query heads at a
-     * time when four or more share a key/value head ({@link Vec#attendAlongKeys4}, the same bits).
-     * Jobs are (sequence, head) or (sequence, head or four heads, row); one synchronisation for the whole step.
+     * along the keys ({@link Vec#attendAlongKeys}), so a small head_dim costs no short loops, the query heads that
+     * share a key/value head four at a time as far as they go ({@link Vec#attendAlongKeys4}, the same bits).
+     * Jobs are (sequence, head) or (sequence, one or four heads, row); one synchronisation for the whole step.
      */
     static void forwardCached(float[] out, float[] q, int[] qRow, float[][] kT, float[][] vT, int[] cap,
                               int[] T, int[] P, int H, int KV, int D, int W) {
@@ -83,9 +83,9 @@ public final class Attention {
         int B = T.length;
         int[] jobStart = new int[B + 1];
         long work = 0;
-        // Rows along the keys take the query heads of a key/value head four at a time when the group allows
-        // (grouped-query attention: each key and value vector is then loaded once for four heads).
-        int group = H / KV, qDim = H * D, fused = group % 4 == 0 ? 4 : 1, rowJobs = H / fused;
+        // Rows along the keys take the query heads of a key/value head four at a time (grouped-query attention: each
+        // key and value vector is then loaded once for four heads), the group's remaining heads one by one.
+        int group = H / KV, qDim = H * D, quads = group / 4, blocks = quads + group % 4, rowJobs = KV * blocks;
         for (int s = 0; s < B; s++) {
             jobStart[s + 1] = jobStart[s] + (T[s] >= GEMM_MIN_ROWS && D >= GEMM_MIN_HEAD_DIM ? H : rowJobs * T[s]);
             work += (long) H * T[s] * 2L * (P[s] + T[s]) * D;
@@ -106,12 +106,12 @@ public final class Attention {
                     gemmHead(out, q, qRow[s] * qDim + h * D, qDim, kT[s], vT[s], (h / group) * D * c, c,
                             T[s], keysBefore, D, W, scale, scratch);
                 } else {
-                    int h = j / T[s] * fused, t = j % T[s], keys = keysBefore + t + 1, lo = first(keys, W);
-                    if (scratch.length < fused * Vec.roundUpToLanes(keys))
-                        scratch = ROW_SCORES.get(fused * Vec.roundUpToLanes(keysBefore + T[s]));
+                    int b = j / T[s], t = j % T[s], kvh = b / blocks, bi = b % blocks;
+                    int h = kvh * group + (bi < quads ? 4 * bi : 4 * quads + bi - quads), keys = keysBefore + t + 1, lo = first(keys, W);
+                    if (scratch.length < 4 * Vec.roundUpToLanes(keys)) scratch = ROW_SCORES.get(4 * Vec.roundUpToLanes(keysBefore + T[s]));
                     int row = (qRow[s] + t) * qDim + h * D;
-                    int chan = (h / group) * D * c + lo;
-                    if (fused == 4) Vec.attendAlongKeys4(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
+                    int chan = kvh * D * c + lo;
+                    if (bi < quads) Vec.attendAlongKeys4(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
                     else Vec.attendAlongKeys(out, row, q, row, scale, kT[s], chan, vT[s], chan, c, D, keys - lo, scratch);
                 }
             }

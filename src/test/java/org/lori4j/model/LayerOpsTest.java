@@ -103,8 +103,9 @@ class LayerOpsTest {
     }
     @Test
     void cachedAttentionOfSeveralSequencesEqualsTheRowLayoutForm() {
-        // heads / kv heads: groups of 3 (one head at a time), 4 and 8 (rows along the keys four heads at a time)
-        for (int[] heads : new int[][]{{6, 2}, {8, 2}, {8, 1}})
+        // heads / kv heads: groups of 3 (one head at a time), 4 and 8 (rows along the keys four heads at a time),
+        // 6 and 7 (four, then one at a time)
+        for (int[] heads : new int[][]{{6, 2}, {8, 2}, {8, 1}, {12, 2}, {14, 2}})
             for (int W : new int[]{0, 6}) {
                 cachedAttentionEqualsTheRowLayoutForm(8, W, heads[0], heads[1]);                            // prefills row by row
                 cachedAttentionEqualsTheRowLayoutForm(Attention.GEMM_MIN_HEAD_DIM, W, heads[0], heads[1]);  // prefills as GEMMs
