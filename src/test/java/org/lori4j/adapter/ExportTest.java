@@ -100,7 +100,7 @@ class ExportTest {
     }
 
     @Test
-    void sideFilesIncludingChatTemplateJinjaAreCopied(@TempDir Path tmp) throws IOException {
+    void sideFilesIncludingChatTemplateJinjaAndLicencesAreCopied(@TempDir Path tmp) throws IOException {
         Path model = tmp.resolve("model");
         Files.createDirectories(model);
         try (var s = Files.list(FIX.resolve("tiny"))) {
@@ -108,10 +108,15 @@ class ExportTest {
         }
         Files.writeString(model.resolve("chat_template.jinja"), "{% for m in messages %}{{ m.content }}{% endfor %}");
         Files.writeString(model.resolve("generation_config.json"), "{\"do_sample\": false}");
+        Files.writeString(model.resolve("LICENSE"), "licence text\n");   // the base model's terms go with the merge
+        Files.writeString(model.resolve("USE_POLICY.md"), "policy\n");
         Path out = tmp.resolve("merged");
         Export.export(model, ab(), new double[]{1.0, 0.5}, out, null, Export.parseSize("5GB"), x -> { });
         assertEquals(Files.readString(model.resolve("chat_template.jinja")), Files.readString(out.resolve("chat_template.jinja")));
         assertEquals("{\"do_sample\": false}", Files.readString(out.resolve("generation_config.json")));
+        assertEquals("licence text\n", Files.readString(out.resolve("LICENSE")));
+        assertEquals("policy\n", Files.readString(out.resolve("USE_POLICY.md")));
+        assertFalse(Files.exists(out.resolve("NOTICE")));
     }
 
     @Test

@@ -143,22 +143,6 @@ class AdapterCommandsTest {
         assertTrue(Files.exists(tmp.resolve("out/model.safetensors")));
     }
 
-    @Test
-    void exportCopiesTheBaseModelsLicenceFiles(@TempDir Path tmp) throws IOException {
-        Path model = tmp.resolve("model");
-        Files.createDirectories(model);
-        try (var files = Files.list(FIX.resolve("tiny"))) {
-            for (Path p : files.toList()) Files.copy(p, model.resolve(p.getFileName()));
-        }
-        Files.writeString(model.resolve("LICENSE"), "licence text\n");
-        Files.writeString(model.resolve("USE_POLICY.md"), "policy\n");
-        LoriCli.Result r = lori("export", "--model", model.toString(), "--adapter", f("lora_a"), "--out", tmp.resolve("out").toString());
-        assertEquals(0, r.code(), r.err());
-        assertEquals("licence text\n", Files.readString(tmp.resolve("out/LICENSE")));
-        assertEquals("policy\n", Files.readString(tmp.resolve("out/USE_POLICY.md")));
-        assertFalse(Files.exists(tmp.resolve("out/NOTICE")));
-    }
-
     private static float[] logitsOf(Path file) {
         try (var f = org.lori4j.io.SafeTensors.read(file)) {
             return f.get("logits").toFloatArray();
