@@ -3,10 +3,8 @@ package org.lori4j.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.adapter.Masks;
-import org.lori4j.io.Json;
 import org.lori4j.io.LoriException;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -130,10 +128,8 @@ public final class Pipeline {
     }
 
     private static JsonNode finished(Path dir) {
-        Path f = dir.resolve(TrainRun.ARGS_FILE);
-        if (!Files.isRegularFile(f)) return null;
-        JsonNode n = Json.read(f);
-        return n.has("final_loss") ? n : null;
+        JsonNode n = TrainRun.recordedArgs(dir);
+        return n != null && n.has("final_loss") ? n : null;
     }
 
     /** A stage stopped early (--stop-after); rerunning the pipeline resumes it. */

@@ -154,7 +154,7 @@ public final class TrainRun {
             Trainer.Result r = trainer.train(state);
             if (state != null && state.batchesDone() >= r.totalSteps()) {
                 // nothing was left to train: the run's files stay as they are, its recorded loss is reported
-                JsonNode saved = Files.isRegularFile(out.resolve(ARGS_FILE)) ? Json.read(out.resolve(ARGS_FILE)) : null;
+                JsonNode saved = recordedArgs(out);
                 double loss = saved != null && saved.path("final_loss").isNumber() ? saved.path("final_loss").asDouble() : Double.NaN;
                 rep.info(out + " already has " + r.batchesDone() + " steps of " + r.totalSteps() + ": nothing to train");
                 return new Summary(out, r.batchesDone(), r.totalSteps(), false, loss, trainable, lora);
@@ -281,11 +281,16 @@ public final class TrainRun {
         return adapter != null && Files.isRegularFile(adapter.resolve(AdapterConfig.FILE_NAME)) ? adapter : null;
     }
 
+    /** The training_args.json a run wrote into {@code dir}, or null if there is none. */
+    static JsonNode recordedArgs(Path dir) {
+        Path f = dir.resolve(ARGS_FILE);
+        return Files.isRegularFile(f) ? Json.read(f) : null;
+    }
+
     /** The A seed written in an adapter folder's training_args.json, if any. */
     static Long recordedSeed(Path adapterDir) {
-        Path f = adapterDir.resolve(ARGS_FILE);
-        if (!Files.isRegularFile(f)) return null;
-        JsonNode n = Json.read(f).get("a_seed");
+        JsonNode args = recordedArgs(adapterDir);
+        JsonNode n = args == null ? null : args.get("a_seed");
         return n != null && n.isIntegralNumber() ? n.asLong() : null;
     }
 
