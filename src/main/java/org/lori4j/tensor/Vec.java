@@ -258,11 +258,7 @@ public final class Vec {
      */
     public static void attendAlongKeys(float[] out, int oOff, float[] q, int qOff, float scale,
                                        float[] k, int kOff, float[] v, int vOff, int ld, int D, int n, float[] scores) {
-        if (n <= 0) throw new IllegalArgumentException("attention over no keys");
-        int padded = roundUpToLanes(n), last = padded - L;
-        if (ld < padded || scores.length < padded || kOff + (long) (D - 1) * ld + padded > k.length
-                || vOff + (long) (D - 1) * ld + padded > v.length)
-            throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
+        int padded = checkedKeyRows(n, 1, ld, D, k, kOff, v, vOff, scores), last = padded - L;
         // Three methods, not one: C2 compiles weightedRows on its own and inlines the other two here; written as
         // a single method the vector code hits the inlining cutoffs and boxes vectors (for the same reason
         // expShiftedSum spells out its lane sum).
@@ -281,11 +277,7 @@ public final class Vec {
      */
     public static void attendAlongKeys4(float[] out, int oOff, float[] q, int qOff, float scale,
                                         float[] k, int kOff, float[] v, int vOff, int ld, int D, int n, float[] scores) {
-        if (n <= 0) throw new IllegalArgumentException("attention over no keys");
-        int padded = roundUpToLanes(n), last = padded - L;
-        if (ld < padded || scores.length < 4 * padded || kOff + (long) (D - 1) * ld + padded > k.length
-                || vOff + (long) (D - 1) * ld + padded > v.length)
-            throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
+        int padded = checkedKeyRows(n, 4, ld, D, k, kOff, v, vOff, scores), last = padded - L;
         float[] m = scores4(q, qOff, scale, k, kOff, ld, D, n, last, padded, scores);
         float inv0 = 1f / expShiftedSum(scores, 0, padded, m[0]);
         float inv1 = 1f / expShiftedSum(scores, padded, padded, m[1]);
@@ -361,10 +353,7 @@ public final class Vec {
         }
         float[] m = {m0.reduceLanes(VectorOperators.MAX), m1.reduceLanes(VectorOperators.MAX),
                 m2.reduceLanes(VectorOperators.MAX), m3.reduceLanes(VectorOperators.MAX)};
-        for (float x : m)
-            if (x == Float.NEGATIVE_INFINITY || Float.isNaN(x))
-                throw new org.lori4j.io.LoriException("attention scores are NaN or all -inf: the model or adapter weights"
-                        + " (or the activations they give) are not finite");
+        for (float x : m) requireFiniteMax(x);
         return m;
     }
 
@@ -437,6 +426,27 @@ public final class Vec {
         }
     }
 
+    /**
+     * The checks of the attention-along-keys kernels: n > 0 keys, rows of k and v readable up to the next whole vector
+     * (returned: roundUpToLanes(n)), and scratch for {@code heads} rows of scores.
+     */
+    private static int checkedKeyRows(int n, int heads, int ld, int D, float[] k, int kOff, float[] v, int vOff, float[] scores) {
+        if (n <= 0) throw new IllegalArgumentException("attention over no keys");
+        int padded = roundUpToLanes(n);
+        if (ld < padded || scores.length < (long) heads * padded || kOff + (long) (D - 1) * ld + padded > k.length
+                || vOff + (long) (D - 1) * ld + padded > v.length)
+            throw new IndexOutOfBoundsException("attention rows must be readable up to " + padded + " keys");
+        return padded;
+    }
+
+    /** A row's largest score, which softmax subtracts: refused when NaN or -inf (no finite score at all). */
+    private static float requireFiniteMax(float m) {
+        if (m == Float.NEGATIVE_INFINITY || Float.isNaN(m))
+            throw new org.lori4j.io.LoriException("attention scores are NaN or all -inf: the model or adapter weights"
+                    + " (or the activations they give) are not finite");
+        return m;
+    }
+
     /** scores[j] = scale * q . k_j for j < n, -inf in the lanes up to the next vector; returns the maximum. */
     private static float scoresAlongKeys(float[] q, int qOff, float scale, float[] k, int kOff, int ld, int D, int n,
                                          int last, float[] scores) {
@@ -473,11 +483,7 @@ public final class Vec {
             acc.intoArray(scores, j);
             vmax = vmax.max(acc);
         }
-        float m = vmax.reduceLanes(VectorOperators.MAX);
-        if (m == Float.NEGATIVE_INFINITY || Float.isNaN(m))
-            throw new org.lori4j.io.LoriException("attention scores are NaN or all -inf: the model or adapter weights"
-                    + " (or the activations they give) are not finite");
-        return m;
+        return requireFiniteMax(vmax.reduceLanes(VectorOperators.MAX));
     }
 
     /**
