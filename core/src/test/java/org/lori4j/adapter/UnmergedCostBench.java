@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * MLP 14336, 32/8 heads; few layers, small vocab so the layers dominate). Not a unit test: run
  *
  * <pre>./mvnw -q -B -o test-compile && java --add-modules jdk.incubator.vector -Xmx8g \
- *   -cp target/lori4j.jar:target/test-classes org.lori4j.adapter.UnmergedCostBench [layers] [rank]</pre>
+ *   -cp target/lori4j.jar:core/target/test-classes org.lori4j.adapter.UnmergedCostBench [layers] [rank]</pre>
  *
  * (after ./mvnw -q -B -o -DskipTests package).
  */
