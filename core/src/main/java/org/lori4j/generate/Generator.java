@@ -24,6 +24,15 @@ public final class Generator {
         void onToken(int sequence, int token);
     }
 
+    /**
+     * Ends a sequence after a token of the caller's choosing (e.g. when a stop string appears in its text): asked
+     * after each generated token, which is kept; true ends the sequence there.
+     */
+    @FunctionalInterface
+    public interface StopRule {
+        boolean stopsAfter(int prompt, int token);
+    }
+
     private final LlamaModel model;
 
     public Generator(LlamaModel model) {
@@ -94,6 +103,15 @@ public final class Generator {
      */
     public void generate(List<int[]> prompts, long[] seeds, int[] maxNew, SamplingParams params, int slots,
                          TokenListener listener, Finished finished) {
+        generate(prompts, seeds, maxNew, params, slots, listener, null, finished);
+    }
+
+    /**
+     * As {@link #generate(List, long[], int[], SamplingParams, int, TokenListener, Finished)}; {@code stopRule}, if
+     * not null, may end a sequence after any generated token (after the listener has seen it).
+     */
+    public void generate(List<int[]> prompts, long[] seeds, int[] maxNew, SamplingParams params, int slots,
+                         TokenListener listener, StopRule stopRule, Finished finished) {
         int n = prompts.size();
         if (maxNew != null && maxNew.length != n) throw new IllegalArgumentException(maxNew.length + " limits for " + n + " prompts");
         if (seeds.length != n) throw new IllegalArgumentException(seeds.length + " seeds for " + n + " prompts");
@@ -164,7 +182,7 @@ public final class Generator {
                 if (!done) {
                     history[s][histLen[s]++] = t;
                     if (listener != null) listener.onToken(prompt[s], t);
-                    done = histLen[s] - promptLen[s] >= limit[prompt[s]];
+                    done = histLen[s] - promptLen[s] >= limit[prompt[s]] || stopRule != null && stopRule.stopsAfter(prompt[s], t);
                 }
                 if (done) {
                     finished.accept(prompt[s], Arrays.copyOfRange(history[s], promptLen[s], histLen[s]));

@@ -99,7 +99,7 @@ class EvalEndToEndTest {
     @Test
     void commonsenseFolderOnTheEmbeddedModelReportsEachTaskAndTheAverage(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("cs");
-        var r = LoriCli.run("eval", "--task", "commonsense", "--data", TestPaths.shared().resolve("data/lori-tasks").toString(),
+        var r = LoriCli.run("eval", "--task", "commonsense", "--data", TestPaths.realdata("lori-tasks").toString(),
                 "--limit", "2", "--max-new-tokens", "6", "--batch-size", "4", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode results = Json.read(out.resolve("results.json"));

@@ -29,7 +29,7 @@ import static org.lori4j.LoriCli.run;
 class GenerateCommandsTest {
 
     private static String goldenGreedyText() {
-        JsonNode golden = Json.read(TestPaths.shared().resolve("realdata/stories260K/run_c_golden.json"));
+        JsonNode golden = Json.read(TestPaths.realdata("stories260K/run_c_golden.json"));
         for (JsonNode c : golden.get("cases")) if (c.get("temperature").asDouble() == 0.0) return c.get("expected_stdout_text").asText();
         throw new AssertionError("no greedy case");
     }

@@ -70,7 +70,7 @@ class PipelineCommandTest {
 
     /** The first N records of the shared boolq FILE (train.json or test.json) written to DEST. */
     private static Path boolq(String file, int n, Path dest) throws Exception {
-        JsonNode all = Json.read(TestPaths.shared().resolve("data/lori-tasks/boolq").resolve(file));
+        JsonNode all = Json.read(TestPaths.realdata("lori-tasks/boolq").resolve(file));
         ArrayNode some = Json.MAPPER.createArrayNode();
         for (int i = 0; i < n; i++) some.add(all.get(i));
         Files.writeString(dest, Json.MAPPER.writeValueAsString(some));

@@ -15,9 +15,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /** lori tokenize / lori template end to end through Main. */
 class TextCommandsTest {
 
-    static String llama3() { return TestPaths.shared().resolve("realdata/llama3-tokenizer").toString(); }
+    static String llama3() { return TestPaths.realdata("llama3-tokenizer").toString(); }
 
-    static String mistral() { return TestPaths.shared().resolve("realdata/mistral-tokenizer").toString(); }
+    static String mistral() { return TestPaths.realdata("mistral-tokenizer").toString(); }
 
     @Test
     void tokenizePrintsIdsOnOneLine() {

@@ -72,7 +72,7 @@ class EvaluatorTest {
     @Test
     void commonsenseFolderRunsEveryTaskAndAverages(@TempDir Path out) {
         // Answer the gold word of each item by peeking at nothing: always "answer1"/"true"/"solution1"/"option1".
-        var tasks = EvalInputs.load("commonsense", TestPaths.shared().resolve("data/lori-tasks"), null, 10, null);
+        var tasks = EvalInputs.load("commonsense", TestPaths.realdata("lori-tasks"), null, 10, null);
         assertEquals(List.of("boolq", "piqa", "social_i_qa", "arc-challenge", "arc-easy", "openbookqa", "winogrande"),
                 tasks.stream().map(t -> t.task().name()).toList());
         FakeGenerator gen = new FakeGenerator(p -> "the correct answer is answer1 true solution1 option1");

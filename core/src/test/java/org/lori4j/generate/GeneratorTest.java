@@ -124,4 +124,19 @@ class GeneratorTest {
         assertEquals(20, got[2].length);
         assertThrows(IllegalArgumentException.class, () -> g.generate(PROMPTS, new long[3], new int[]{1, 2}, p, 2, null, (i, t) -> {}));
     }
+
+    @Test
+    void aStopRuleEndsOnlyItsSequenceAfterTheTokenItNamesWhichIsKept() {
+        SamplingParams p = SamplingParams.greedy(40, List.of(2));
+        Generator g = new Generator(model);
+        List<int[]> full = g.generate(PROMPTS, p);
+        int[][] got = new int[PROMPTS.size()][];
+        // sequence 1 ends after its 5th token; the others run to their normal end
+        int[] count = new int[PROMPTS.size()];
+        g.generate(PROMPTS, new long[PROMPTS.size()], null, p, 2, null,
+                (i, t) -> i == 1 && ++count[i] == 5, (i, tokens) -> got[i] = tokens);
+        assertArrayEquals(Arrays.copyOf(full.get(1), 5), got[1]);
+        assertArrayEquals(full.get(0), got[0]);
+        assertArrayEquals(full.get(2), got[2]);
+    }
 }

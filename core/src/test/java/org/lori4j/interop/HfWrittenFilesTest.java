@@ -92,7 +92,7 @@ class HfWrittenFilesTest {
         // ("backend", "TokenizersBackend", no chat_template); its tokenizer.json is the shared one, re-serialised
         Path v5 = FIX.resolve("llama3_tokenizer_v5");
         for (String f : List.of("tokenizer_config.json", "chat_template.jinja")) Files.copy(v5.resolve(f), tmp.resolve(f));
-        Files.copy(TestPaths.shared().resolve("realdata/llama3-tokenizer/tokenizer.json"), tmp.resolve("tokenizer.json"));
+        Files.copy(TestPaths.realdata("llama3-tokenizer/tokenizer.json"), tmp.resolve("tokenizer.json"));
         JsonNode exp = Json.read(v5.resolve("expected.json"));
         try (Tokenizer tok = Tokenizer.load(tmp)) {
             for (int i = 0; i < exp.get("texts").size(); i++) {

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class EmbeddedModelGoldenTest {
     @Test
     void embeddedModelReproducesRunCGreedyOutput() {
-        JsonNode golden = Json.read(TestPaths.shared().resolve("realdata/stories260K/run_c_golden.json"));
+        JsonNode golden = Json.read(TestPaths.realdata("stories260K/run_c_golden.json"));
         JsonNode greedy = null;
         for (JsonNode c : golden.get("cases")) if (c.get("temperature").asDouble() == 0.0) greedy = c;
         int steps = greedy.get("steps").asInt();

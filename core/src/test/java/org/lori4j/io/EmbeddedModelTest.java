@@ -28,7 +28,7 @@ class EmbeddedModelTest {
         try (TensorStore s = TensorStore.openModelDir(dir)) {
             c.checkShapes(s);
         }
-        Path shared = TestPaths.shared().resolve("realdata/stories260K");
+        Path shared = TestPaths.realdata("stories260K");
         Path fresh = tmp.resolve("fresh");
         Llama2cImporter.importModel(shared.resolve("stories260K.bin"), shared.resolve("tok512.bin"), fresh);
         for (String f : new String[]{"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})

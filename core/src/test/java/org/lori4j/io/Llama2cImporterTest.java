@@ -18,7 +18,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 class Llama2cImporterTest {
-    static final Path SHARED = TestPaths.shared().resolve("realdata/stories260K");
+    static final Path SHARED = TestPaths.realdata("stories260K");
     static final Path CKPT = SHARED.resolve("stories260K.bin");
     static final Path TOK = SHARED.resolve("tok512.bin");
     static final int DIM = 64, HID = 172, L = 5, H = 8, KVH = 4, V = 512, SEQ = 512, HD = 8, KV = KVH * HD;
@@ -198,7 +198,7 @@ class Llama2cImporterTest {
 
     @Test
     void importsTheSecondModelWithItsSentencePieceModelFile() {
-        Path baby = TestPaths.shared().resolve("realdata/babyllama-tok105");
+        Path baby = TestPaths.realdata("babyllama-tok105");
         LlamaConfig c = Llama2cImporter.importModel(baby.resolve("model5000.bin"), baby.resolve("tok105.model"), tmp.resolve("baby"));
         assertEquals(128, c.hiddenSize());
         assertEquals(16, c.headDim());

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * fallback, then repeatedly merge the adjacent pair whose concatenation has the highest score).
  */
 class Llama2cTokenizerTest {
-    static final Path TOK = TestPaths.shared().resolve("realdata/stories260K/tok512.bin");
+    static final Path TOK = TestPaths.realdata("stories260K/tok512.bin");
 
     static String[] vocab;      // llama2.c spelling, spaces as ' '
     static float[] scores;

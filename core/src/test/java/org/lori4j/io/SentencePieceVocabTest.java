@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.lori4j.io.SentencePieceVocab.*;
 
 class SentencePieceVocabTest {
-    static final Path STORIES = TestPaths.shared().resolve("realdata/stories260K");
+    static final Path STORIES = TestPaths.realdata("stories260K");
 
     @Test
     void llama2cBinAndSentencePieceModelOfTheSameTokenizerGiveTheSameTokenizerJson() {

@@ -24,7 +24,7 @@ import java.util.Map;
 public final class Stories260K {
     private Stories260K() {}
 
-    public static Path dir() { return TestPaths.shared().resolve("realdata/stories260K"); }
+    public static Path dir() { return TestPaths.realdata("stories260K"); }
 
     /** The model of stories260K.bin as a LlamaModel (f32, tied lm_head). */
     public static LlamaModel model() throws IOException {

@@ -54,7 +54,7 @@ class ChatTemplateTest {
 
     @Test
     void loadsLlama3TemplateAndItsSpecialTokens() {
-        ChatTemplate t = ChatTemplate.load(TestPaths.shared().resolve("realdata/llama3-tokenizer")).orElseThrow();
+        ChatTemplate t = ChatTemplate.load(TestPaths.realdata("llama3-tokenizer")).orElseThrow();
         assertEquals("<|begin_of_text|>", t.bosToken());
         assertEquals("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
                         + "<|start_header_id|>assistant<|end_header_id|>\n\n",
@@ -63,7 +63,7 @@ class ChatTemplateTest {
 
     @Test
     void absentTemplateIsEmpty(@TempDir Path tmp) {
-        assertTrue(ChatTemplate.load(TestPaths.shared().resolve("realdata/mistral-tokenizer")).isEmpty());
+        assertTrue(ChatTemplate.load(TestPaths.realdata("mistral-tokenizer")).isEmpty());
         assertTrue(ChatTemplate.load(tmp).isEmpty());
     }
 

@@ -19,8 +19,8 @@ class StreamDecoderTest {
 
     @BeforeAll
     static void load() {
-        llama3 = Tokenizer.load(TestPaths.shared().resolve("realdata/llama3-tokenizer"));
-        mistral = Tokenizer.load(TestPaths.shared().resolve("realdata/mistral-tokenizer"));
+        llama3 = Tokenizer.load(TestPaths.realdata("llama3-tokenizer"));
+        mistral = Tokenizer.load(TestPaths.realdata("mistral-tokenizer"));
     }
 
     @AfterAll
@@ -38,7 +38,7 @@ class StreamDecoderTest {
 
     @Test
     void piecesConcatenateToFullDecodeOnEveryLlamaCppInput() throws IOException {
-        var vs = TokenizerTest.llamaCppVectors(TestPaths.shared().resolve("realdata/llama3-tokenizer"),
+        var vs = TokenizerTest.llamaCppVectors(TestPaths.realdata("llama3-tokenizer"),
                 "ggml-vocab-llama-bpe.gguf");
         for (Tokenizer t : List.of(llama3, mistral)) {
             for (var v : vs) {

@@ -27,8 +27,8 @@ class TokenizerTest {
 
     @BeforeAll
     static void load() {
-        llama3Dir = TestPaths.shared().resolve("realdata/llama3-tokenizer");
-        mistralDir = TestPaths.shared().resolve("realdata/mistral-tokenizer");
+        llama3Dir = TestPaths.realdata("llama3-tokenizer");
+        mistralDir = TestPaths.realdata("mistral-tokenizer");
         llama3 = Tokenizer.load(llama3Dir);
         mistral = Tokenizer.load(mistralDir);
     }
@@ -101,7 +101,7 @@ class TokenizerTest {
 
     @Test
     void llama2SentencePieceModelReproducesEveryLlamaCppVector() throws IOException {
-        Path dir = TestPaths.shared().resolve("realdata/llama2-tokenizer"); // tokenizer.model only, converted
+        Path dir = TestPaths.realdata("llama2-tokenizer"); // tokenizer.model only, converted
         List<Vector> vs = llamaCppVectors(dir, "ggml-vocab-llama-spm.gguf");
         assertEquals(46, vs.size());
         try (Tokenizer t = Tokenizer.load(dir)) {
@@ -125,7 +125,7 @@ class TokenizerTest {
     void llama2cTok512ModelEncodesLikeRunC() {
         // fixture: llama2.c's encode over tok512.bin (src/test/python/llama2c_encode_fixtures.py)
         var fx = org.lori4j.io.Json.read(TestPaths.fixture("text/tok512_encode.json"));
-        try (Tokenizer t = Tokenizer.load(TestPaths.shared().resolve("realdata/stories260K/tok512.model"))) {
+        try (Tokenizer t = Tokenizer.load(TestPaths.realdata("stories260K/tok512.model"))) {
             assertEquals(512, t.vocabSize());
             assertEquals(1, t.bosId());
             assertEquals(List.of(2), t.eosIds());
@@ -149,7 +149,7 @@ class TokenizerTest {
         assertEquals(tmp.resolve("tokenizer.model") + ": not a SentencePiece model (truncated or malformed protobuf)",
                 e.getMessage());
         // babyllama's tok105.model is BPE too, without byte fallback: unknown characters become <unk>
-        try (Tokenizer t = Tokenizer.load(TestPaths.shared().resolve("realdata/babyllama-tok105/tok105.model"))) {
+        try (Tokenizer t = Tokenizer.load(TestPaths.realdata("babyllama-tok105/tok105.model"))) {
             assertEquals(105, t.vocabSize());
             int[] ids = t.encode("中", false); // not among its 105 pieces
             assertArrayEquals(new int[]{3, 0}, ids); // "▁", <unk>

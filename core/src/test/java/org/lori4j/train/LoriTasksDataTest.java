@@ -28,10 +28,10 @@ class LoriTasksDataTest {
     static final String I16 = " ".repeat(16);
     static Tokenizer tok;
 
-    @BeforeAll static void load() { tok = Tokenizer.load(TestPaths.shared().resolve("realdata/llama3-tokenizer")); }
+    @BeforeAll static void load() { tok = Tokenizer.load(TestPaths.realdata("llama3-tokenizer")); }
     @AfterAll static void close() { tok.close(); }
 
-    static Path task(String name) { return TestPaths.shared().resolve("data/lori-tasks/" + name + "/train.json"); }
+    static Path task(String name) { return TestPaths.realdata("lori-tasks/" + name + "/train.json"); }
 
     /** The reference get_default f-string, written out by hand. */
     static String referencePrompt(String instruction) {
@@ -83,7 +83,8 @@ class LoriTasksDataTest {
         // the reference's dict keyed by prompt: first position, last output
         Map<String, String> byInstruction = new LinkedHashMap<>();
         for (JsonNode r : raw) byInstruction.put(r.get("instruction").asText(), r.get("output").asText());
-        assertEquals(4957, raw.size());
+        assertEquals(70, raw.size()); // the repository's subset: 60 records and five repeated questions
+        assertTrue(byInstruction.size() < raw.size());
         assertEquals(byInstruction.size(), d.size());
         assertEquals(raw.size() - byInstruction.size(), d.stats().duplicatePrompts());
         int i = 0;
@@ -102,7 +103,7 @@ class LoriTasksDataTest {
     void chatRecordTrainsOnTheLastAssistantTurnAfterTheRenderedConversation(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("chat.jsonl");
         Files.writeString(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"}]}\n");
-        Path tokDir = TestPaths.shared().resolve("realdata/llama3-tokenizer");
+        Path tokDir = TestPaths.realdata("llama3-tokenizer");
         ChatTemplate chat = ChatTemplate.load(tokDir).orElseThrow();
         for (boolean addBos : new boolean[] {false, true}) {
             TrainingData d = TrainingData.load(List.of(f), DataOptions.defaults().withAddBos(addBos), TextSide.of(tok, chat));
