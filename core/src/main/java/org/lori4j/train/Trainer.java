@@ -31,7 +31,8 @@ import java.util.function.Consumer;
 public final class Trainer {
     /** What happened in one batch. */
     public record StepMetrics(long step, long totalSteps, int epoch, double loss, long tokens, long scoredTokens,
-                              double seconds, double lr, float gradNorm, int clipped, int tensors) {
+                              double seconds, double lr, float gradNorm, int clipped, int tensors)
+            implements java.io.Serializable {
         public double tokensPerSecond() { return seconds > 0 ? tokens / seconds : 0; }
     }
 
@@ -192,7 +193,7 @@ public final class Trainer {
     public record Segment(TrainState state, List<StepMetrics> steps, Divergence divergence) {}
 
     /** A NaN or infinite loss or gradient norm in micro-batch {@code micro} (0-based) of the batch after the segment's last step. */
-    public record Divergence(String what, int micro) {}
+    public record Divergence(String what, int micro) implements java.io.Serializable {}
 
     /** Batches done and the position (epoch, step in epoch) of the next batch. */
     private record Position(long done, int epoch, int step) {}
