@@ -67,6 +67,9 @@ public final class ClusterOptions {
         } catch (IOException e) {
             throw new LoriException(opts + ": cannot read: " + LoriException.reason(e));
         }
+        Path log4j = lib.resolveSibling("log4j2.properties");
+        if (Files.isRegularFile(log4j) && System.getProperty("log4j2.configurationFile") == null)
+            cmd.add("-Dlog4j2.configurationFile=" + log4j);
         cmd.add("-D" + CHILD + "=true");
         cmd.add("-cp");
         cmd.add(lib.resolve("*").toString());

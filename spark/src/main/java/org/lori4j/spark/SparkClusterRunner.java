@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * Training runs data-parallel in barrier stages ({@link SparkTraining}); evaluation shards its prompts
  * ({@link ShardedGenerator}). This JVM is Spark's driver: it writes the output folder; the executors read the model and
  * data from the same paths. Spark settings come as usual from {@code spark.*} system properties (spark-submit, or
- * {@code JAVA_OPTS=-Dspark.executor.memory=4g ./lori ...}).
+ * {@code JAVA_OPTS=-Dspark.executor.memory=4g ./lori ...}). A SparkContext already active in this JVM (a Spark
+ * application calling lori) is used when its master is the target's, and left running.
  */
 public final class SparkClusterRunner implements ClusterRunner {
 
@@ -100,6 +101,7 @@ public final class SparkClusterRunner implements ClusterRunner {
         final Target target;
         private final String name;
         private JavaSparkContext sc;
+        private boolean borrowed;
         private int workers;
 
         Session(Target target, String name) {
@@ -109,9 +111,18 @@ public final class SparkClusterRunner implements ClusterRunner {
 
         JavaSparkContext start() {
             if (sc != null) return sc;
+            scala.Option<org.apache.spark.SparkContext> active = org.apache.spark.SparkContext$.MODULE$.getActive();
+            if (active.isDefined()) {
+                // a Spark application calling lori (or a test): its context is used and stays running afterwards
+                if (!active.get().master().equals(target.master()))
+                    throw new LoriException("--cluster " + target.master() + ": this JVM already runs Spark on " + active.get().master());
+                sc = JavaSparkContext.fromSparkContext(active.get());
+                borrowed = true;
+                workers = resolveWorkers();
+                return sc;
+            }
             SparkConf conf = new SparkConf().setMaster(target.master()).setAppName(name);
             conf.setIfMissing("spark.ui.enabled", "false");
-            conf.setIfMissing("spark.log.level", "WARN");
             conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");
             conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", "60");
             if (!target.master().startsWith("local") && !conf.contains("spark.jars")) {
@@ -157,6 +168,7 @@ public final class SparkClusterRunner implements ClusterRunner {
 
         @Override
         public void close() {
+            if (borrowed) return;
             try {
                 if (sc != null) sc.stop();
             } finally {

@@ -27,8 +27,9 @@ import java.util.stream.IntStream;
  * checkpoints is one barrier stage of N tasks (all start together). Each task builds the run's setup from the job
  * (once per executor JVM), takes the stretch's start state from a broadcast, runs {@link Trainer#runSegment} with the
  * other tasks through {@link BarrierExchange}, and sends back the state it reached (task 0) or its digest (the others,
- * checked to be equal). When a task or its executor dies, Spark runs the whole stage again from the same start state,
- * that is from the last checkpoint, so the run ends with the same adapter.
+ * checked to be equal). When a task or its executor dies, Spark runs the whole stage again (up to
+ * spark.stage.maxConsecutiveAttempts, 4 by default) from the same start state, that is from the last checkpoint, so
+ * the run ends with the same adapter.
  */
 final class SparkTraining implements Trainer.StepRunner {
     private final JavaSparkContext sc;
@@ -50,7 +51,9 @@ final class SparkTraining implements Trainer.StepRunner {
         try {
             List<Integer> ranks = IntStream.range(0, workers).boxed().toList();
             var stage = sc.parallelize(ranks, workers).rdd().barrier().mapPartitions(new SegmentTask(job, state, end), false, tag);
-            List<Outcome> outs = new ArrayList<>(new JavaRDD<>(stage, tag).collect());
+            // Spark retries a failed barrier stage only when it is a shuffle-map stage (a failed barrier result stage
+            // aborts the job), so the outcomes reach the driver through a shuffle into one partition
+            List<Outcome> outs = new ArrayList<>(new JavaRDD<>(stage, tag).repartition(1).collect());
             outs.sort(java.util.Comparator.comparingInt(Outcome::rank));
             for (Outcome o : outs) if (o.error() != null) throw new LoriException(o.error());
             Outcome first = outs.getFirst();
