@@ -93,7 +93,7 @@ final class ShardedGenerator implements TextGenerator {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LoriException("evaluation interrupted");
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // SparkException is checked, though Scala throws it undeclared
             throw SparkClusterRunner.oneLine(e);
         } finally {
             if (!job.isCompleted()) job.cancel();

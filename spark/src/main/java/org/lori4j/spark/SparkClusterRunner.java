@@ -44,7 +44,7 @@ public final class SparkClusterRunner implements ClusterRunner {
                         t.sentBytes / t.steps / remote.workers, t.receivedBytes / t.steps / remote.workers));
             }
             return s;
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // SparkException is checked, though Scala throws it undeclared
             throw oneLine(e);
         } finally {
             session.close();
@@ -60,7 +60,7 @@ public final class SparkClusterRunner implements ClusterRunner {
             EvalRun.GeneratorSpec spec = run.generatorSpec(model.toAbsolutePath().normalize(), adapters);
             Loading.everywhere(sc, spec, workers);   // a worker that cannot load the model fails here, before anything is written
             return run.run(model, adapters, out, resume, progress, s -> new ShardedGenerator(sc, s, workers));
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // SparkException is checked, though Scala throws it undeclared
             throw oneLine(e);
         } finally {
             session.close();
@@ -199,7 +199,7 @@ public final class SparkClusterRunner implements ClusterRunner {
     }
 
     /** A failure as one line: a worker's own message when one reached here, else the first line of Spark's. */
-    static LoriException oneLine(RuntimeException e) {
+    static LoriException oneLine(Exception e) {
         for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof LoriException le) return le;
         String msg = String.valueOf(e.getMessage());
         Matcher lori = Pattern.compile("LoriException: ([^\\n]*)").matcher(msg);

@@ -85,7 +85,12 @@ final class Wire {
         }
     }
 
+    /** A float array, or null (a one-worker step's result, whose gradient was folded where it was computed). */
     private static void floats(DataOutputStream out, float[] v) throws IOException {
+        if (v == null) {
+            out.writeInt(-1);
+            return;
+        }
         out.writeInt(v.length);
         ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(v);
@@ -94,6 +99,7 @@ final class Wire {
 
     private static float[] floats(DataInputStream in) throws IOException {
         int n = in.readInt();
+        if (n == -1) return null;
         byte[] raw = in.readNBytes(n * 4);
         if (raw.length != n * 4) throw new IOException("truncated: " + raw.length + " of " + n * 4 + " bytes");
         float[] v = new float[n];

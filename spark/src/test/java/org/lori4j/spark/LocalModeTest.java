@@ -24,14 +24,24 @@ class LocalModeTest {
     }
 
     @Test
-    void loriDOnLocal2EqualsOneProcess(@TempDir Path tmp) throws Exception {
-        Path one = tmp.resolve("one"), two = tmp.resolve("two");
+    void loriDOnLocal1AndLocal2EqualsOneProcess(@TempDir Path tmp) throws Exception {
+        Path one = tmp.resolve("one");
         LoriCli.Result r1 = LoriCli.run(train(one));
         assertEquals(0, r1.code(), r1.err());
-        LoriCli.Result r2 = LoriCli.run(train(two, "--cluster", "local[2]"));
-        assertEquals(0, r2.code(), r2.err() + r2.out());
-        assertArrayEquals(Files.readAllBytes(one.resolve("adapter_model.safetensors")), Files.readAllBytes(two.resolve("adapter_model.safetensors")));
-        assertArrayEquals(Files.readAllBytes(one.resolve("training_state/state.safetensors")), Files.readAllBytes(two.resolve("training_state/state.safetensors")));
-        System.out.println(r2.out());
+        for (String master : new String[]{"local[1]", "local[2]"}) {
+            Path two = tmp.resolve(master);
+            LoriCli.Result r2 = LoriCli.run(train(two, "--cluster", master));
+            assertEquals(0, r2.code(), r2.err() + r2.out());
+            assertArrayEquals(Files.readAllBytes(one.resolve("adapter_model.safetensors")), Files.readAllBytes(two.resolve("adapter_model.safetensors")), master);
+            assertArrayEquals(Files.readAllBytes(one.resolve("training_state/state.safetensors")),
+                    Files.readAllBytes(two.resolve("training_state/state.safetensors")), master);
+        }
+    }
+
+    @Test
+    void jvmOptionsAreThoseOfSparksLauncher() throws Exception {
+        // target/spark/jvm.options (for the JVM ./lori starts) and the tests' argLine follow Spark's own list
+        List<String> file = Files.readAllLines(Path.of("src/main/dist/jvm.options")).stream().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+        assertEquals(List.of(org.apache.spark.launcher.JavaModuleOptions.defaultModuleOptionArray()), file);
     }
 }
