@@ -27,7 +27,7 @@ import java.util.List;
                 "Tasks: commonsense (every task folder under --data), boolq, piqa, social_i_qa, arc-challenge, arc-easy,",
                 "openbookqa, hellaswag, winogrande, hexphi, gsm8k, humaneval, exact.",
                 "Writes results.json, results.md and generations.jsonl into --out."})
-public final class EvalCommand implements Runnable {
+public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCodeGenerator {
 
     @Spec
     CommandSpec spec;
@@ -114,6 +114,15 @@ public final class EvalCommand implements Runnable {
     @Option(names = "--exec-workers", paramLabel = "N", description = "programs run in parallel (default: number of cores)")
     Integer execWorkers;
 
+    @Mixin
+    ClusterOptions cluster;
+
+    /** The exit code of the cluster JVM this command ran in, when it ran again there. */
+    private int exitCode;
+
+    @Override
+    public int getExitCode() { return exitCode; }
+
     @Override
     public void run() {
         PrintWriter stdout = spec.commandLine().getOut();
@@ -140,7 +149,18 @@ public final class EvalCommand implements Runnable {
         stderr.flush();
         Path model = modelOption.resolve();
         Path outDir = out != null ? out : Path.of("eval-" + task + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Evaluator.Report r = run.run(model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());
+        Evaluator.Report r;
+        if (cluster.given()) {
+            var target = cluster.target();
+            var runner = ClusterOptions.runner();
+            if (runner.isEmpty()) {
+                exitCode = ClusterOptions.relaunch(spec);
+                return;
+            }
+            r = runner.get().eval(target, run, model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());
+        } else {
+            r = run.run(model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());
+        }
         stdout.print(ResultsTable.markdown(r.results(), r.average()));
         stdout.printf(java.util.Locale.ROOT, "%d outputs generated in %.1f s: %.3f outputs/s, %.2f generated tokens/s%n",
                 r.speed().outputs(), r.speed().seconds(), r.speed().outputsPerSecond(), r.speed().tokensPerSecond());

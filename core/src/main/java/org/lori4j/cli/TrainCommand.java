@@ -52,6 +52,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainOptions opts;
 
+    @Mixin
+    ClusterOptions cluster;
+
     static double defaultLr(TrainConfig.Method m) { return m == TrainConfig.Method.LORI_S ? 5e-4 : 5e-5; }
 
     @Override
@@ -61,7 +64,15 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter pw = spec.commandLine().getOut();
         TrainRun.Request req = new TrainRun.Request(model.resolve(), opts.data, out, opts.config(m, rate), opts.dataOptions(),
                 initAdapter, mask, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, resume, opts.checkpointing());
-        TrainRun.Summary s = TrainRun.run(req, new Progress(pw, System.console() != null));
+        TrainRun.Summary s;
+        if (cluster.given()) {
+            var target = cluster.target();
+            var runner = ClusterOptions.runner();
+            if (runner.isEmpty()) return ClusterOptions.relaunch(spec);
+            s = runner.get().train(target, req, new Progress(pw, System.console() != null));
+        } else {
+            s = TrainRun.run(req, new Progress(pw, System.console() != null));
+        }
         pw.printf(Locale.ROOT, "%s after %d of %d steps (last loss %.4f): adapter in %s%n",
                 s.stopped() ? "stopped" : "done", s.steps(), s.totalSteps(), s.lastLoss(), s.adapter());
         pw.flush();

@@ -6,7 +6,7 @@ import java.util.List;
  * How outputs are generated: greedy when temperature is 0 (the reference for HEx-PHI, GSM8K, commonsense),
  * else sampled with top-k (0 = off) and top-p; generation may stop early at a stop string.
  */
-public record Decoding(int maxNewTokens, double temperature, int topK, double topP, List<String> stop) {
+public record Decoding(int maxNewTokens, double temperature, int topK, double topP, List<String> stop) implements java.io.Serializable {
     public Decoding {
         if (maxNewTokens < 1) throw new org.lori4j.io.LoriException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         if (temperature < 0) throw new org.lori4j.io.LoriException("--temperature must be >= 0, got " + temperature);

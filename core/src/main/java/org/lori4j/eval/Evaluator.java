@@ -19,7 +19,8 @@ import java.util.concurrent.Future;
 
 /**
  * Runs an evaluation: generates the outputs of every (item, sample) in batches, scores each as it finishes,
- * appends it to generations.jsonl, and writes results.json and results.md into the output folder at the end.
+ * appends it to generations.jsonl, and writes results.json and results.md into the output folder at the end, with
+ * generations.jsonl rewritten in item order (task, item, sample).
  * With resume, outputs already in generations.jsonl are reused (after checking they belong to the same run).
  */
 public final class Evaluator {
@@ -166,12 +167,17 @@ public final class Evaluator {
         progress.finish();
 
         List<TaskResult> results = new ArrayList<>();
+        List<Generation> inOrder = new ArrayList<>(jobs.size());
         for (TaskData t : tasks) {
             List<Generation> gens = new ArrayList<>();
             for (EvalItem item : t.items())
                 for (int s = 0; s < settings.samples(); s++) gens.add(done.get(Generation.key(item.task(), item.index(), s)));
             results.add(TaskResult.of(t.task(), t.items().size(), settings.samples(), gens));
+            inOrder.addAll(gens);
         }
+        // the log was appended as outputs finished (continuous batching, shards on a cluster); the finished run's is in
+        // item order, so that it does not depend on batching or on where the outputs were generated
+        GenerationLog.rewrite(genFile, inOrder);
         double average = results.size() > 1 ? TaskResult.average(results) : Double.NaN;
         Speed speed = new Speed(todo.size(), tokens, genNanos / 1e9);
         ObjectNode json = resultsJson(meta, results, average, speed);

@@ -60,6 +60,20 @@ public final class GenerationLog implements Closeable {
     }
 
     /**
+     * Replaces FILE (atomically) by GENERATIONS, one line each in the given order: a finished run's log in item order,
+     * whatever order its outputs finished in.
+     */
+    public static void rewrite(Path file, java.util.List<Generation> generations) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            for (Generation g : generations) sb.append(LINE.writeValueAsString(g.toJson())).append('\n');
+        } catch (JsonProcessingException e) {
+            throw new LoriException(file + ": cannot write: " + e.getOriginalMessage());
+        }
+        org.lori4j.io.AtomicFiles.writeString(file, sb.toString());
+    }
+
+    /**
      * Reads FILE (absent: empty) keyed by {@link Generation#key()}; a later line for the same key wins.
      * An unparsable final line without its newline is the trace of a kill: it is dropped and cut off the file.
      */

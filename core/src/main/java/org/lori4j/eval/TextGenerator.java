@@ -12,13 +12,13 @@ public interface TextGenerator {
      * One prompt to continue. TARGET is the reference response paired with it (only its length matters: the
      * reference truncates prompts whose prompt + target + EOS exceed 512 tokens); SEED seeds sampling.
      */
-    record Request(String prompt, String target, long seed) {}
+    record Request(String prompt, String target, long seed) implements java.io.Serializable {}
 
     /**
      * The generated text (prompt not included, special tokens skipped), how many tokens it took, and the prompt
      * text the model actually saw when it was truncated (null when the whole prompt was used).
      */
-    record Completion(String text, int tokens, String truncatedPrompt) {
+    record Completion(String text, int tokens, String truncatedPrompt) implements java.io.Serializable {
         public Completion(String text, int tokens) { this(text, tokens, null); }
     }
 

@@ -7,7 +7,7 @@ package org.lori4j.train;
  */
 public final class AdamW {
     /** Hyper-parameters shared by all tensors of a run. */
-    public record Config(double beta1, double beta2, double eps, double weightDecay) {
+    public record Config(double beta1, double beta2, double eps, double weightDecay) implements java.io.Serializable {
         /** LoRI's (and PyTorch's) betas and eps with no weight decay. */
         public static Config lori() { return new Config(0.9, 0.999, 1e-8, 0.0); }
     }

@@ -16,7 +16,7 @@ package org.lori4j.train;
  */
 public record DataOptions(RecordFormat format, String template, int maxLength, int maxPromptLength,
                           ExampleTokenizer.Truncation truncation, boolean addBos, boolean skipBadLines,
-                          boolean dedupPrompts, double dataFraction) {
+                          boolean dedupPrompts, double dataFraction) implements java.io.Serializable {
     public DataOptions {
         if (maxPromptLength < 1 || maxPromptLength >= maxLength)
             throw new IllegalArgumentException("need 1 <= max prompt length (" + maxPromptLength

@@ -24,7 +24,8 @@ import org.lori4j.io.LoriException;
  */
 public record TrainConfig(Method method, double lr, int epochs, long maxSteps, int batchSize, int microBatchSize,
                           int warmupSteps, double maxGradNorm, GradClip.Strategy clip, Accumulation accumulation,
-                          AdamW.Config adam, long seed, boolean shuffle, int saveEvery, long stopAfter) {
+                          AdamW.Config adam, long seed, boolean shuffle, int saveEvery, long stopAfter)
+        implements java.io.Serializable {
 
     /** What trains. */
     public enum Method {

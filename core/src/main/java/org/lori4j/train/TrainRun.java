@@ -75,6 +75,14 @@ public final class TrainRun {
     private TrainRun() {}
 
     public static Summary run(Request req, Reporter rep) {
+        return run(req, rep, null);
+    }
+
+    /**
+     * Runs REQ; with {@code remote} the steps run on data-parallel workers (each building the same {@link Setup}
+     * from REQ) and this process writes the checkpoints, metrics and the adapter.
+     */
+    public static Summary run(Request req, Reporter rep, Trainer.StepRunner remote) {
         TrainConfig cfg = req.config();
         checkCombination(req);
         Path out = req.outDir();
@@ -84,7 +92,73 @@ public final class TrainRun {
             throw new LoriException(out + ": exists and is not a folder (--out names the output folder)");
         if (!req.resume() && nonEmpty(out))
             throw new LoriException(out + ": output folder exists and is not empty (use --resume to continue a run, or another --out)");
-        try (LlamaModel base = LlamaModel.load(req.modelDir())) {
+        try (Setup setup = setup(req, rep)) {
+            ObjectNode args = setup.args();
+            long trainable = setup.trainable(), lora = setup.lora();
+            TrainState state = null;
+            if (req.resume()) {
+                state = TrainState.read(out);
+                checkResumable(state.run(), args, out);
+                rep.info("resuming after step " + state.batchesDone() + " (epoch " + state.epoch() + ", step " + state.stepInEpoch() + ")");
+            } else {
+                try {
+                    Files.createDirectories(out);
+                } catch (IOException e) {
+                    throw new LoriException(out + ": cannot create the output folder: " + LoriException.reason(e));
+                }
+            }
+            LoraAdapter toSave = setup.adapter().withDtype(DType.F32);
+            Trainer.Listener listener = new Trainer.Listener() {
+                @Override public void onStart(long s, long t) { rep.start(s, t); }
+                @Override public void onStep(Trainer.StepMetrics m) { rep.step(m); }
+                @Override public void saveAdapter() {
+                    toSave.save(out);
+                    Json.write(out.resolve(ARGS_FILE), args);
+                }
+                @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
+            };
+            Trainer trainer = new Trainer(setup.model(), setup.data(), cfg, out, args, listener);
+            Trainer.Result r = trainer.train(state, remote);
+            if (state != null && state.batchesDone() >= r.totalSteps()) {
+                // nothing was left to train: the run's files stay as they are, its recorded loss is reported
+                JsonNode saved = recordedArgs(out);
+                double loss = saved != null && saved.path("final_loss").isNumber() ? saved.path("final_loss").asDouble() : Double.NaN;
+                rep.info(out + " already has " + r.batchesDone() + " steps of " + r.totalSteps() + ": nothing to train");
+                return new Summary(out, r.batchesDone(), r.totalSteps(), false, loss, trainable, lora);
+            }
+            if (!r.stopped()) {
+                args.put("steps_done", r.batchesDone());
+                args.put("final_loss", r.lastLoss());
+                Json.write(out.resolve(ARGS_FILE), args);
+            }
+            return new Summary(out, r.batchesDone(), r.totalSteps(), r.stopped(), r.lastLoss(), trainable, lora);
+        }
+    }
+
+    /**
+     * The base model, data, adapter and training model of a run, built from its request the same way wherever it
+     * runs: in the process that writes the run, and on every data-parallel worker. Closing it closes the model.
+     *
+     * @param adapter   the adapter being trained (its A and B arrays are the slots' tensors)
+     * @param args      the run's options as training_args.json records them
+     * @param trainable trainable scalars; {@code lora}: all A and B entries
+     */
+    public record Setup(LlamaModel base, TrainModel model, TrainingData data, LoraAdapter adapter, ObjectNode args,
+                        long trainable, long lora) implements AutoCloseable {
+        /** A trainer over this setup that writes nothing (a worker's). */
+        public Trainer workerTrainer(TrainConfig cfg) {
+            return new Trainer(model, data, cfg, null, null, null);
+        }
+
+        @Override public void close() { base.close(); }
+    }
+
+    /** Loads the model and data of REQ and builds the adapter and its training slots; reports what it did to REP. */
+    public static Setup setup(Request req, Reporter rep) {
+        TrainConfig cfg = req.config();
+        checkCombination(req);
+        LlamaModel base = LlamaModel.load(req.modelDir());
+        try {
             LlamaConfig mc = base.config();
             rep.info(String.format(Locale.ROOT, "model %s: %d layers, hidden %d, %d heads (%d kv), vocab %d, %s",
                     req.modelDir(), mc.numLayers(), mc.hiddenSize(), mc.numHeads(), mc.numKvHeads(), mc.vocabSize(),
@@ -126,45 +200,11 @@ public final class TrainRun {
             rep.info(String.format(Locale.ROOT, "%s: A %s; trainable parameters %,d = %.2f%% of LoRA's %,d (all A and B entries)%s",
                     cfg.method().id(), built.aSource(), trainable, 100.0 * trainable / lora, lora,
                     masks == null ? "" : String.format(Locale.ROOT, "; mask %s keeps %.2f%% of B", req.mask(), 100.0 * maskedShare(model))));
-
             ObjectNode args = runArgs(req, built, data, trainable, lora, mc);
-            TrainState state = null;
-            if (req.resume()) {
-                state = TrainState.read(out);
-                checkResumable(state.run(), args, out);
-                rep.info("resuming after step " + state.batchesDone() + " (epoch " + state.epoch() + ", step " + state.stepInEpoch() + ")");
-            } else {
-                try {
-                    Files.createDirectories(out);
-                } catch (IOException e) {
-                    throw new LoriException(out + ": cannot create the output folder: " + LoriException.reason(e));
-                }
-            }
-            LoraAdapter toSave = adapter.withDtype(DType.F32);
-            Trainer.Listener listener = new Trainer.Listener() {
-                @Override public void onStart(long s, long t) { rep.start(s, t); }
-                @Override public void onStep(Trainer.StepMetrics m) { rep.step(m); }
-                @Override public void saveAdapter() {
-                    toSave.save(out);
-                    Json.write(out.resolve(ARGS_FILE), args);
-                }
-                @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
-            };
-            Trainer trainer = new Trainer(model, data, cfg, out, args, listener);
-            Trainer.Result r = trainer.train(state);
-            if (state != null && state.batchesDone() >= r.totalSteps()) {
-                // nothing was left to train: the run's files stay as they are, its recorded loss is reported
-                JsonNode saved = recordedArgs(out);
-                double loss = saved != null && saved.path("final_loss").isNumber() ? saved.path("final_loss").asDouble() : Double.NaN;
-                rep.info(out + " already has " + r.batchesDone() + " steps of " + r.totalSteps() + ": nothing to train");
-                return new Summary(out, r.batchesDone(), r.totalSteps(), false, loss, trainable, lora);
-            }
-            if (!r.stopped()) {
-                args.put("steps_done", r.batchesDone());
-                args.put("final_loss", r.lastLoss());
-                Json.write(out.resolve(ARGS_FILE), args);
-            }
-            return new Summary(out, r.batchesDone(), r.totalSteps(), r.stopped(), r.lastLoss(), trainable, lora);
+            return new Setup(base, model, data, adapter, args, trainable, lora);
+        } catch (RuntimeException | Error e) {
+            base.close();
+            throw e;
         }
     }
 
