@@ -368,6 +368,18 @@ public final class LoraAdapter {
     }
 
     /**
+     * Writes {@code dir/generation_config.json} beside an adapter, in transformers' format: the token the adapter was
+     * trained to end its answers with (eos_token_id: lori generate and lori eval stop there by default, as
+     * {@code GenerationConfig.from_pretrained} on the folder would) and the BOS of its prompts.
+     */
+    public static void writeGenerationConfig(Path dir, Integer bosId, int eosId) {
+        com.fasterxml.jackson.databind.node.ObjectNode n = org.lori4j.io.Json.MAPPER.createObjectNode();
+        if (bosId != null) n.put("bos_token_id", bosId);
+        n.put("eos_token_id", eosId);
+        org.lori4j.io.Json.write(dir.resolve("generation_config.json"), n);
+    }
+
+    /**
      * Writes adapter_config.json and adapter_model.safetensors into {@code dir}. All files are first
      * written to a temporary folder beside it; a new folder appears by one rename, an existing one has
      * its two files replaced by renames (other files, e.g. masks/, stay).

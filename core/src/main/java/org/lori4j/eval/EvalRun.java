@@ -7,7 +7,6 @@ import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.generate.GenerationConfig;
 import org.lori4j.io.Json;
 import org.lori4j.model.LlamaModel;
-import org.lori4j.tensor.MatMul;
 import org.lori4j.text.Tokenizer;
 
 import java.nio.file.Path;
@@ -61,6 +60,20 @@ public final class EvalRun {
         public static Adapters of(Path dir) { return new Adapters(List.of(dir.toString()), false, ActiveAdapters.Mode.AUTO); }
     }
 
+    /**
+     * Where outputs end besides the model's EOS: before the first of {@code strings} (OpenAI's stop), at any of
+     * {@code tokenIds}; and, always, at the ids in each adapter's generation_config.json (the token it was trained to
+     * end its answers with).
+     */
+    public record Stops(List<String> strings, List<Integer> tokenIds) {
+        public Stops {
+            strings = List.copyOf(strings);
+            tokenIds = List.copyOf(tokenIds);
+        }
+
+        public static Stops none() { return new Stops(List.of(), List.of()); }
+    }
+
     private final Options options;
     private final List<Evaluator.TaskData> tasks;
     private final Decoding decoding;
@@ -98,10 +111,16 @@ public final class EvalRun {
      * the same run (same model, adapters and settings) are reused.
      */
     public Evaluator.Report run(Path model, Adapters adapters, Path out, boolean resume, Progress progress) {
-        // Compile the vector kernels while weights are hashed and loaded: interpreted, the first batches would
-        // take seconds and distort the measured generation speed (most of all on small models).
-        Thread warmUp = Thread.ofPlatform().daemon().name("lori-warmup").start(MatMul::warmUp);
+        return run(model, adapters, Stops.none(), out, resume, progress);
+    }
+
+    /** As {@link #run(Path, Adapters, Path, boolean, Progress)}, with STOPS ending outputs early. */
+    public Evaluator.Report run(Path model, Adapters adapters, Stops stops, Path out, boolean resume, Progress progress) {
+        for (String s : stops.strings()) if (s.isEmpty()) throw new org.lori4j.io.LoriException("--stop needs a non-empty text");
         ObjectNode meta = meta(model, adapters);
+        ObjectNode recorded = (ObjectNode) meta.get("settings");
+        if (!stops.strings().isEmpty()) stops.strings().forEach(recorded.putArray("stop")::add);
+        if (!stops.tokenIds().isEmpty()) stops.tokenIds().forEach(recorded.putArray("stop_token_ids")::add);
         Evaluator.Settings settings = new Evaluator.Settings(options.batchSize(), decoding, samples, options.seed(), options.scoreOn(), execWorkers);
         try (Tokenizer tok = Tokenizer.load(model); LlamaModel lm = LlamaModel.load(model)) {
             if (!adapters.specs().isEmpty()) {
@@ -112,28 +131,29 @@ public final class EvalRun {
                     for (int i = 0; i < loaded.adapters().size(); i++) active.add(loaded.adapters().get(i), loaded.weights()[i]);
                 }
             }
-            List<Integer> stop = GenerationConfig.load(model).eosTokenIds();
-            if (stop.isEmpty()) stop = lm.config().eosTokenIds();
-            if (stop.isEmpty()) stop = tok.eosIds();
-            TextGenerator gen = new ModelTextGenerator(lm, tok, generatorOptions(stop));
-            joinQuietly(warmUp);
+            List<Integer> eos = GenerationConfig.load(model).eosTokenIds();
+            if (eos.isEmpty()) eos = lm.config().eosTokenIds();
+            if (eos.isEmpty()) eos = tok.eosIds();
+            java.util.LinkedHashSet<Integer> stop = new java.util.LinkedHashSet<>(eos);
+            for (String a : adapters.specs()) stop.addAll(GenerationConfig.load(AdapterSpec.parse(a).dir()).eosTokenIds());
+            for (int id : stops.tokenIds()) {
+                if (id < 0 || id >= lm.config().vocabSize())
+                    throw new org.lori4j.io.LoriException("--stop-token " + id + " is not a token id of this model (0.." + (lm.config().vocabSize() - 1) + ")");
+                stop.add(id);
+            }
+            TextGenerator gen = new ModelTextGenerator(lm, tok, generatorOptions(List.copyOf(stop), stops.strings()));
             return new Evaluator(gen, settings, progress).run(tasks, out, resume, meta);
         }
     }
 
     /** Tokenization and decoding; humaneval's as bigcode: a prompt + output limit, code decoded raw. */
     private ModelTextGenerator.Options generatorOptions(List<Integer> stop) {
-        return new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop, maxLengthGeneration,
-                options.task().equals("humaneval"));
+        return generatorOptions(stop, List.of());
     }
 
-    /** Waits for the warm-up thread; an interrupt is passed on (the warm-up only affects speed). */
-    private static void joinQuietly(Thread t) {
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    private ModelTextGenerator.Options generatorOptions(List<Integer> stop, List<String> stopStrings) {
+        return new ModelTextGenerator.Options(addBos, maxLength, options.maxPromptLength(), stop, maxLengthGeneration,
+                options.task().equals("humaneval"), stopStrings);
     }
 
     /** What results.json records about the run: settings, model and adapter weight hashes. */

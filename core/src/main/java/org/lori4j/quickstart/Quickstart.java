@@ -158,7 +158,7 @@ public final class Quickstart {
                     java.util.Arrays.fill(w, opt.mergeWeight());
                     LoraAdapter merged = AdapterMerge.merge(four, w,
                             AdapterMerge.Options.of(AdapterMerge.Method.parse(how)), msg -> { });
-                    merged.save(dir.resolve("adapters/merged/" + how + "-" + v.id()));
+                    saveAdapter(merged, dir.resolve("adapters/merged/" + how + "-" + v.id()));
                     Map<String, Double> acc = new LinkedHashMap<>();
                     for (TaskData.Task t : tasks) acc.put(t.name(), evaluate("merged/" + how + "-" + v.id(), merged, t));
                     byVariant.put(v, acc);
@@ -291,12 +291,21 @@ public final class Quickstart {
                 curve.add(m.loss());
                 listener.advance(unit);
             }
-            @Override public void saveAdapter() { adapter.save(dir); }
+            @Override public void saveAdapter() { Quickstart.this.saveAdapter(adapter, dir); }
         };
         new Trainer(tm, data, cfg, dir, null, l).train(null);
         OutputDir.deleteTree(dir.resolve(TrainState.DIR));   // a finished run needs no resume state
         losses.put(name, curve);
         return trainable;
+    }
+
+    /**
+     * Writes ADAPTER into DIR with the generation_config.json of its answers: they end with BOS (see the class
+     * comment), so lori generate and lori eval stop there with the adapter as the quickstart does.
+     */
+    private void saveAdapter(LoraAdapter adapter, Path dir) {
+        adapter.save(dir);
+        LoraAdapter.writeGenerationConfig(dir, tok.bosId(), end);
     }
 
     // ------------------------------------------------------------------ evaluation

@@ -89,7 +89,8 @@ public final class TrainRun {
             rep.info(String.format(Locale.ROOT, "model %s: %d layers, hidden %d, %d heads (%d kv), vocab %d, %s",
                     req.modelDir(), mc.numLayers(), mc.hiddenSize(), mc.numHeads(), mc.numKvHeads(), mc.vocabSize(),
                     mc.torchDtype().name().toLowerCase(Locale.ROOT)));
-            TrainingData data = loadData(req, mc);
+            Loaded loaded = loadData(req, mc);
+            TrainingData data = loaded.data();
             rep.info(data.stats().summary());
             Trainer.requireFullBatch(data.size(), cfg.batchSize());   // before anything is written: no folder left behind
 
@@ -128,6 +129,7 @@ public final class TrainRun {
                     masks == null ? "" : String.format(Locale.ROOT, "; mask %s keeps %.2f%% of B", req.mask(), 100.0 * maskedShare(model))));
 
             ObjectNode args = runArgs(req, built, data, trainable, lora, mc);
+            if (loaded.text() != null) args.put("eos_token_id", loaded.text().eosId());
             TrainState state = null;
             if (req.resume()) {
                 state = TrainState.read(out);
@@ -146,6 +148,9 @@ public final class TrainRun {
                 @Override public void onStep(Trainer.StepMetrics m) { rep.step(m); }
                 @Override public void saveAdapter() {
                     toSave.save(out);
+                    // the token the adapter learns to end its answers with: generate and eval stop there by default
+                    if (loaded.text() != null)
+                        LoraAdapter.writeGenerationConfig(out, loaded.text().bosId() >= 0 ? loaded.text().bosId() : null, loaded.text().eosId());
                     Json.write(out.resolve(ARGS_FILE), args);
                 }
                 @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
@@ -195,8 +200,11 @@ public final class TrainRun {
         }
     }
 
+    /** Training examples and the tokenizer side they were made with (null for pre-tokenized records without a tokenizer). */
+    record Loaded(TrainingData data, TextSide text) {}
+
     /** The data files as examples, with the model's tokenizer (or, without one, pre-tokenized records only). */
-    static TrainingData loadData(Request req, LlamaConfig mc) {
+    static Loaded loadData(Request req, LlamaConfig mc) {
         Path dir = req.modelDir();
         boolean hasTokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) || Files.isRegularFile(dir.resolve("tokenizer.model"));
         if (!hasTokenizer) {
@@ -207,11 +215,20 @@ public final class TrainRun {
             }, eos, -1, mc.vocabSize(), (t, i, in) -> {
                 throw new LoriException(dir + ": the model folder has no tokenizer.json, so only pre-tokenized records (input_ids) can be used");
             }, null);
-            return TrainingData.load(req.dataFiles(), req.data(), tokensOnly);
+            if (req.data().eosToken() != null)
+                throw new LoriException("--eos-token needs a tokenizer in " + dir + " (pre-tokenized records carry their own end)");
+            return new Loaded(TrainingData.load(req.dataFiles(), req.data(), tokensOnly), null);
         }
         try (Tokenizer tok = Tokenizer.load(dir)) {
             Optional<ChatTemplate> chat = ChatTemplate.load(dir);
-            return TrainingData.load(req.dataFiles(), req.data(), TextSide.of(tok, chat.orElse(null)));
+            TextSide side = TextSide.of(tok, chat.orElse(null));
+            String end = req.data().eosToken();
+            if (end != null) {
+                Integer id = tok.tokenToId(end);
+                if (id == null) throw new LoriException("--eos-token '" + end + "' is not a token of the tokenizer in " + dir);
+                side = new TextSide(side.encoder(), id, side.bosId(), side.vocabSize(), side.prompts(), side.chat());
+            }
+            return new Loaded(TrainingData.load(req.dataFiles(), req.data(), side), side);
         }
     }
 
@@ -342,7 +359,7 @@ public final class TrainRun {
     /** Fields that must be equal for a resumed run to continue the interrupted one exactly. */
     private static final List<String> RESUME_KEYS = List.of("method", "data", "examples", "tokens", "init_adapter", "mask",
             "rank", "alpha", "use_rslora", "targets", "batch_size", "micro_batch_size", "accumulation", "data_seed", "shuffle",
-            "max_length", "max_prompt_length", "add_bos", "a_init", "weight_decay", "adam_beta1", "adam_beta2", "adam_eps");
+            "max_length", "max_prompt_length", "add_bos", "eos_token_id", "a_init", "weight_decay", "adam_beta1", "adam_beta2", "adam_eps");
 
     private static void checkResumable(JsonNode saved, JsonNode now, Path out) {
         if (saved == null || saved.isNull()) return;
