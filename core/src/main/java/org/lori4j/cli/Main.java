@@ -90,21 +90,30 @@ public final class Main implements Runnable {
             Throwable t = ex;
             while (t != null && !(t instanceof LoriException) && t.getCause() != null && t != t.getCause()) t = t.getCause();
             if (t instanceof LoriException le) {
-                cmd.getErr().println("error: " + le.getMessage());
+                cmd.getErr().println("error: " + withoutErrorPrefix(le.getMessage()));
                 return 2;
             }
             cmd.getErr().println("error: internal error: " + ex);
             if (System.getenv("LORI_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
         });
-        // A command-line mistake is one line naming it (picocli would print the whole usage after it), exit code 2.
+        // A command-line mistake is one line naming it (picocli would print the whole usage after it), exit code 2;
+        // a mistyped option or command name gets the nearest known one.
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println("error: " + ex.getMessage().strip().replaceAll("\\s*\\R\\s*", " ")
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty())
+                hint = "; did you mean " + u.getSuggestions().getFirst() + "?";
+            cmd.getErr().println("error: " + withoutErrorPrefix(ex.getMessage().strip().replaceAll("\\s*\\R\\s*", " ")) + hint
                     + " (see: " + cmd.getCommandSpec().qualifiedName(" ") + " --help)");
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /** MESSAGE without a leading "Error: " of its own (picocli starts some messages so), as lori prints "error: " first. */
+    static String withoutErrorPrefix(String message) {
+        return message == null ? "" : message.replaceFirst("^(?i)error:\\s*", "");
     }
 
     /**

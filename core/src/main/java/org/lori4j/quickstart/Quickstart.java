@@ -59,6 +59,7 @@ public final class Quickstart {
     }
 
     private final QuickstartOptions opt;
+    private final Path modelDir;
     private final LlamaModel model;
     private final Tokenizer tok;
     private final Listener listener;
@@ -68,8 +69,9 @@ public final class Quickstart {
     private Path out;
     private BufferedWriter predictions;
 
-    private Quickstart(QuickstartOptions opt, LlamaModel model, Tokenizer tok, Listener listener) {
+    private Quickstart(QuickstartOptions opt, Path modelDir, LlamaModel model, Tokenizer tok, Listener listener) {
         this.opt = opt;
+        this.modelDir = modelDir;
         this.model = model;
         this.tok = tok;
         this.listener = listener;
@@ -88,7 +90,7 @@ public final class Quickstart {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new LoriException(out + ": exists and is not a folder");
         Results[] res = new Results[1];
         try (LlamaModel model = LlamaModel.load(modelDir); Tokenizer tok = Tokenizer.load(modelDir)) {
-            Quickstart q = new Quickstart(opt, model, tok, listener);
+            Quickstart q = new Quickstart(opt, modelDir, model, tok, listener);
             OutputDir.write(out, tmp -> res[0] = q.runInto(tmp));
         }
         return res[0];
@@ -304,7 +306,7 @@ public final class Quickstart {
      * comment), so lori generate and lori eval stop there with the adapter as the quickstart does.
      */
     private void saveAdapter(LoraAdapter adapter, Path dir) {
-        adapter.save(dir);
+        adapter.withBaseModel(org.lori4j.train.TrainRun.baseModelName(modelDir)).save(dir);
         LoraAdapter.writeGenerationConfig(dir, tok.bosId(), end);
     }
 

@@ -96,6 +96,7 @@ public final class TrainRun {
 
             Built built = buildAdapter(req, mc);
             LoraAdapter adapter = built.adapter();
+            if (adapter.config().baseModelNameOrPath() == null) adapter = adapter.withBaseModel(baseModelName(req.modelDir()));
             if (adapter.embedTokens() != null || adapter.lmHead() != null) {
                 // An adapter saved from a resized vocabulary (LoRI's scripts add a <PAD> token when the tokenizer has
                 // none: Llama-3 128,257 rows) carries full embed_tokens / lm_head: the model trains on them, as
@@ -124,8 +125,15 @@ public final class TrainRun {
             }
             long trainable = 0, lora = adapter.loraParameters();
             for (LoraSlot s : model.slots()) trainable += s.trainableParameters();
-            rep.info(String.format(Locale.ROOT, "%s: A %s; trainable parameters %,d = %.2f%% of LoRA's %,d (all A and B entries)%s",
-                    cfg.method().id(), built.aSource(), trainable, 100.0 * trainable / lora, lora,
+            // what trains: LoRA all of A and B; LoRI-D B (A frozen); LoRI-S the entries of B inside the mask (A frozen)
+            String trains = switch (cfg.method()) {
+                case LORA -> "A and B";
+                case LORI_D -> "all of B; A frozen";
+                case LORI_S -> "the entries of B inside the mask; A frozen";
+            };
+            rep.info(String.format(Locale.ROOT, "%s: %s; trainable parameters %,d (%s) = %.2f%% of LoRA's %,d%s",
+                    cfg.method().id(), req.resume() ? "A and B from " + out.resolve(TrainState.DIR) : "A " + built.aSource(), trainable,
+                    trains, 100.0 * trainable / lora, lora,
                     masks == null ? "" : String.format(Locale.ROOT, "; mask %s keeps %.2f%% of B", req.mask(), 100.0 * maskedShare(model))));
 
             ObjectNode args = runArgs(req, built, data, trainable, lora, mc);
@@ -198,6 +206,20 @@ public final class TrainRun {
         } catch (IOException e) {
             return true;
         }
+    }
+
+    /**
+     * What an adapter records as its base model (PEFT's base_model_name_or_path): config.json's _name_or_path (the
+     * hub id transformers saved it from) when set, else the model folder's absolute path.
+     */
+    public static String baseModelName(Path modelDir) {
+        try {
+            String n = Json.read(modelDir.resolve("config.json")).path("_name_or_path").asText("");
+            if (!n.isBlank()) return n;
+        } catch (LoriException ignored) {
+            // the model's config is checked where it is loaded
+        }
+        return modelDir.toAbsolutePath().normalize().toString();
     }
 
     /** Training examples and the tokenizer side they were made with (null for pre-tokenized records without a tokenizer). */

@@ -25,8 +25,14 @@ import java.util.Map;
  */
 public final class Trainer {
     /** What happened in one batch. */
+    /**
+     * What one step did. {@code loss} is Hugging Face's: the mean negative log-likelihood per scored token of the
+     * batch; {@code sequenceLoss} is the objective LoRI's trainer minimises: the mean over the batch's sequences of each
+     * one's summed NLL. {@code epochs} counts epochs fractionally (HF's {@code epoch}): 1.5 is half-way through the second.
+     */
     public record StepMetrics(long step, long totalSteps, int epoch, double loss, long tokens, long scoredTokens,
-                              double seconds, double lr, float gradNorm, int clipped, int tensors) {
+                              double seconds, double lr, float gradNorm, int clipped, int tensors, double sequenceLoss,
+                              double epochs) {
         public double tokensPerSecond() { return seconds > 0 ? tokens / seconds : 0; }
     }
 
@@ -119,7 +125,7 @@ public final class Trainer {
             while (it.hasNext() && done < total) {
                 Batcher.Step s = it.next();
                 long t0 = System.nanoTime();
-                StepMetrics m = runBatch(s, done, total, t0);
+                StepMetrics m = runBatch(s, done, total, t0, batcher.stepsPerEpoch());
                 done++;
                 lastLoss = m.loss();
                 metrics.append(m);
@@ -143,10 +149,10 @@ public final class Trainer {
     }
 
     /** One batch: forward/backward of its micro-batches and one (or, under reference accumulation, M) optimiser steps. */
-    private StepMetrics runBatch(Batcher.Step s, long done, long total, long t0) {
+    private StepMetrics runBatch(Batcher.Step s, long done, long total, long t0, int stepsPerEpoch) {
         List<Batch> micro = s.microBatches();
         int mCount = micro.size();
-        double loss = 0;
+        double loss = 0, nll = 0;
         long tokens = 0, scored = 0;
         float[] norms = null;
         double lr = 0;
@@ -159,6 +165,7 @@ public final class Trainer {
             double[] seq = model.forwardBackward(pb, dnll);
             double mean = 0;
             for (double x : seq) mean += x;
+            nll += mean;
             mean /= seq.length;
             if (!Double.isFinite(mean)) diverged(s, done, "loss is " + mean, i);
             loss += mean / mCount;
@@ -178,7 +185,10 @@ public final class Trainer {
         double limit = cfg.clip() == GradClip.Strategy.PROPORTIONAL ? cfg.maxGradNorm() / Math.sqrt(norms.length) : cfg.maxGradNorm();
         for (float n : norms) if (cfg.maxGradNorm() > 0 && n > limit) clipped++;
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new StepMetrics(done + 1, total, s.epoch(), loss, tokens, scored, secs, lr, GradClip.globalNorm(norms), clipped, norms.length);
+        double perToken = scored > 0 ? nll / scored : Double.NaN;
+        double epochs = s.epoch() + (s.step() + 1) / (double) stepsPerEpoch;
+        return new StepMetrics(done + 1, total, s.epoch(), perToken, tokens, scored, secs, lr, GradClip.globalNorm(norms), clipped,
+                norms.length, loss, epochs);
     }
 
     /** Masks, clips and applies AdamW to every trainable tensor; returns the per-tensor norms before clipping. */
@@ -255,8 +265,9 @@ public final class Trainer {
         void append(StepMetrics m) {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("step", m.step());
-            o.put("epoch", m.epoch());
+            o.put("epoch", Math.round(m.epochs() * 1e4) / 1e4);
             o.put("loss", m.loss());
+            o.put("sequence_loss", m.sequenceLoss());
             o.put("lr", m.lr());
             o.put("grad_norm", m.gradNorm());
             o.put("clipped_tensors", m.clipped());
