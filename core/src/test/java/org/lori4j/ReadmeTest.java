@@ -53,8 +53,8 @@ class ReadmeTest {
         Path dir = EmbeddedModel.path();                 // or a Hugging Face model folder
         try (Tokenizer tok = Tokenizer.load(dir); LlamaModel model = LlamaModel.load(dir)) {
             // optional: apply a PEFT/LoRI adapter unmerged, with weight 1
-            // new ActiveAdapters(model, ActiveAdapters.Mode.AUTO).add(LoraAdapter.load(Path.of("runs/s")), 1.0);
-            if (false) new ActiveAdapters(model, ActiveAdapters.Mode.AUTO).add(LoraAdapter.load(Path.of("runs/s")), 1.0);  // compiles
+            // new ActiveAdapters(model, ActiveAdapters.Mode.AUTO).add(LoraAdapter.load(Path.of("runs/nlu-s")), 1.0);
+            if (false) new ActiveAdapters(model, ActiveAdapters.Mode.AUTO).add(LoraAdapter.load(Path.of("runs/nlu-s")), 1.0);  // compiles
             int[] prompt = tok.encode("Once upon a time", true);
             SamplingParams greedy = SamplingParams.greedy(40, tok.eosIds());
             new Generator(model).generate(prompt, greedy, tok, System.out::print);

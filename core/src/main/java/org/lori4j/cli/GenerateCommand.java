@@ -147,10 +147,10 @@ public final class GenerateCommand implements Runnable {
         }
     }
 
-    /** All of stdin as UTF-8 text (for --prompt -). */
+    /** All of stdin as UTF-8 text (for --prompt -), less one final line end (what echo and most editors add). */
     static String readStdin() {
         try {
-            return new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).replaceFirst("\\r?\\n\\z", "");
         } catch (java.io.IOException e) {
             throw new LoriException("cannot read the prompt from stdin: " + LoriException.reason(e));
         }

@@ -116,11 +116,11 @@ public final class Charts {
         }
         for (Variant v : Variant.values()) {
             List<Double> ys = new ArrayList<>();
-            ys.add(100 * r.single().get(v).get("safety"));
+            ys.add(percent(r.single().get(v).get("safety")));
             for (String t : later) {
                 double[] st = r.continual().get(v).get(t);
-                ys.add(100 * st[0]);
-                ys.add(100 * st[1]);
+                ys.add(percent(st[0]));
+                ys.add(percent(st[1]));
             }
             c.addSeries(v.label(), cats, ys).setFillColor(COLOURS.get(v));
         }
@@ -158,9 +158,14 @@ public final class Charts {
 
     private static List<Double> withAverage(List<String> tasks, Map<String, Double> acc) {
         List<Double> ys = new ArrayList<>();
-        for (String t : tasks) ys.add(100 * acc.get(t));
-        ys.add(100 * Results.average(acc));
+        for (String t : tasks) ys.add(percent(acc.get(t)));
+        ys.add(percent(Results.average(acc)));
         return ys;
+    }
+
+    /** A fraction as the percentage the tables show (one decimal, rounded as they round it). */
+    static double percent(double fraction) {
+        return Double.isNaN(fraction) ? Double.NaN : Double.parseDouble(Report.pct(fraction));
     }
 
     private static void save(Chart<?, ?> chart, Path file) throws IOException {

@@ -92,7 +92,7 @@ class GenerateOptionsTest {
         assertEquals(longForm.out(), shortForm.out());
         InputStream in = System.in;
         try {
-            System.setIn(new ByteArrayInputStream(PROMPT.getBytes(StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream((PROMPT + "\n").getBytes(StandardCharsets.UTF_8)));   // as echo writes it
             LoriCli.Result stdin = run("generate", "-p", "-", "-n", "12");
             assertEquals(0, stdin.code(), stdin.err());
             assertEquals(longForm.out(), stdin.out());

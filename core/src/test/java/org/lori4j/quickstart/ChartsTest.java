@@ -51,7 +51,7 @@ class ChartsTest {
         }
         // the base model's 0 is a bar of value 0 (labelled "0"), not a missing one
         CategorySeries base = Charts.singleChart(r).getSeriesMap().get("Base model");
-        assertEquals(List.of(0.0, 0.0, 0.0, 1.0, 0.25), ys(base));
+        assertEquals(List.of(0.0, 0.0, 0.0, 1.0, 0.3), ys(base));   // the average 0.25 rounded as the table rounds it
     }
 
     @Test
