@@ -87,7 +87,7 @@ class LoriScriptTest {
         Run bad = run(lori("generate", "--nope"));
         assertEquals(2, bad.code());
         assertEquals("", bad.out());
-        assertEquals("error: Unknown option: '--nope' (see: lori generate --help)\n", bad.err());
+        assertEquals("error: Unknown option: '--nope'; did you mean --no-bos? (see: lori generate --help)\n", bad.err());
     }
 
     @Test
