@@ -94,6 +94,13 @@ public record AdapterConfig(
                 baseModelNameOrPath, taskType, inferenceMode, initLoraWeights);
     }
 
+    /** A copy naming the base model (base_model_name_or_path). */
+    public AdapterConfig withBaseModel(String base) {
+        return new AdapterConfig(r, loraAlpha, loraDropout, targetModules, targetModulesRegex, excludeModules, bias,
+                fanInFanOut, useRslora, useDora, rankPattern, alphaPattern, modulesToSave, layersToTransform, layersPattern,
+                base, taskType, inferenceMode, initLoraWeights);
+    }
+
     /** A copy with use_rslora set as given. */
     public AdapterConfig withRslora(boolean rslora) {
         return new AdapterConfig(r, loraAlpha, loraDropout, targetModules, targetModulesRegex, excludeModules, bias,

@@ -23,7 +23,9 @@ public record AdapterSpec(Path dir, double weight) {
                 Path p = Path.of(s.substring(0, c));
                 if (Files.exists(p) || !Files.exists(Path.of(s))) return new AdapterSpec(p, v);
             } catch (NumberFormatException ignored) {
-                // a colon that is part of the path
+                // a colon that is part of the path, unless the text before it names an existing path and the whole does not
+                if (Files.exists(Path.of(s.substring(0, c))) && !Files.exists(Path.of(s)))
+                    throw new LoriException("--adapter " + s + ": weight '" + w + "' is not a number (DIR:W, e.g. " + s.substring(0, c) + ":0.5)");
             }
         }
         return new AdapterSpec(Path.of(s), 1.0);

@@ -162,7 +162,9 @@ public final class LoraAdapter {
 
     /** Reads a PEFT LoRA adapter folder; checks it for internal consistency (not yet against a base model). */
     public static LoraAdapter load(Path dir) {
-        if (!Files.isDirectory(dir)) throw new LoriException(dir + ": adapter folder not found");
+        if (!Files.isDirectory(dir)) throw new LoriException(notAFolder(dir));
+        if (!Files.exists(dir.resolve(AdapterConfig.FILE_NAME)) && Files.isRegularFile(dir.resolve("config.json")))
+            throw new LoriException(dir + ": a model folder (config.json), not an adapter (adapter_config.json): pass it as --model");
         AdapterConfig config = AdapterConfig.read(dir);
         Path st = dir.resolve(WEIGHTS_FILE), bin = dir.resolve(WEIGHTS_BIN);
         if (Files.isRegularFile(st)) {
@@ -172,6 +174,14 @@ public final class LoraAdapter {
         }
         if (Files.isRegularFile(bin)) return fromTensors(config, TorchPickle.readTensors(bin), bin, dir);
         throw new LoriException(dir + ": no " + WEIGHTS_FILE + " (or " + WEIGHTS_BIN + ") in the adapter folder");
+    }
+
+    /** Why DIR, which is not a folder, cannot be an adapter. */
+    private static String notAFolder(Path dir) {
+        if (!Files.exists(dir)) return dir + ": adapter folder not found";
+        Path parent = dir.toAbsolutePath().getParent();
+        return dir + ": is a file; an adapter is the folder that holds adapter_config.json and " + WEIGHTS_FILE
+                + (parent != null && Files.isRegularFile(parent.resolve(AdapterConfig.FILE_NAME)) ? ": give " + parent : "");
     }
 
     // PEFT writes the base_model.model. prefix; transformers' load_adapter also takes keys without it (what its own
@@ -368,15 +378,48 @@ public final class LoraAdapter {
     }
 
     /**
-     * Writes adapter_config.json and adapter_model.safetensors into {@code dir}. All files are first
-     * written to a temporary folder beside it; a new folder appears by one rename, an existing one has
-     * its two files replaced by renames (other files, e.g. masks/, stay).
+     * Writes {@code dir/generation_config.json} beside an adapter, in transformers' format: the token the adapter was
+     * trained to end its answers with (eos_token_id: lori generate and lori eval stop there by default, as
+     * {@code GenerationConfig.from_pretrained} on the folder would) and the BOS of its prompts.
      */
-    public void save(Path dir) {
-        OutputDir.write(dir, this::writeTo);
+    public static void writeGenerationConfig(Path dir, Integer bosId, int eosId) {
+        com.fasterxml.jackson.databind.node.ObjectNode n = org.lori4j.io.Json.MAPPER.createObjectNode();
+        if (bosId != null) n.put("bos_token_id", bosId);
+        n.put("eos_token_id", eosId);
+        org.lori4j.io.Json.write(dir.resolve("generation_config.json"), n);
     }
 
-    /** Writes the two files into an existing folder (no all-or-nothing guarantee: use inside {@link OutputDir}). */
+    /** The model card beside an adapter, as PEFT's save_pretrained writes one. */
+    public static final String MODEL_CARD = "README.md";
+    /** The line that marks a model card as lori4j's own, which a later save of the adapter rewrites. */
+    static final String CARD_MARK = "<!-- written by lori4j with the adapter; rewritten when it is saved again -->";
+
+    /**
+     * Writes adapter_config.json, adapter_model.safetensors and a model card (README.md) into {@code dir}. All files
+     * are first written to a temporary folder beside it; a new folder appears by one rename, an existing one has
+     * its files replaced by renames (other files, e.g. masks/, stay; so does a README.md that lori4j did not write).
+     */
+    public void save(Path dir) {
+        Path card = dir.resolve(MODEL_CARD);
+        boolean keepCard;
+        try {
+            keepCard = Files.isRegularFile(card) && !Files.readString(card).contains(CARD_MARK);
+        } catch (java.io.IOException e) {
+            keepCard = true;
+        }
+        boolean keep = keepCard;
+        OutputDir.write(dir, tmp -> {
+            writeTo(tmp);
+            if (keep) Files.delete(tmp.resolve(MODEL_CARD));
+        });
+    }
+
+    /** A copy whose config names the base model it belongs to (PEFT's base_model_name_or_path). */
+    public LoraAdapter withBaseModel(String baseModelNameOrPath) {
+        return new LoraAdapter(config.withBaseModel(baseModelNameOrPath), modules.values(), embedTokens, lmHead, dtype, source);
+    }
+
+    /** Writes the files into an existing folder (no all-or-nothing guarantee: use inside {@link OutputDir}). */
     public void writeTo(Path dir) {
         AdapterConfig c = config;
         if (c.excludeModules() != null && !c.excludeModules().isEmpty()) {
@@ -389,5 +432,39 @@ public final class LoraAdapter {
         }
         c.write(dir);
         SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors(), Map.of("format", "pt"));
+        org.lori4j.io.AtomicFiles.writeString(dir.resolve(MODEL_CARD), modelCard());
+    }
+
+    /** A short model card: PEFT's metadata header, what the adapter is, and how to load it. */
+    String modelCard() {
+        String base = config.baseModelNameOrPath();
+        long b = 0, nonzero = 0;
+        for (Module m : modules.values()) {
+            b += m.b().length;
+            nonzero += m.b().length - m.zerosB();
+        }
+        StringBuilder s = new StringBuilder("---\n");
+        if (base != null) s.append("base_model: ").append(base).append('\n');
+        s.append("library_name: peft\ntags:\n- lora\n- lori\n- lori4j\n---\n").append(CARD_MARK).append("\n\n");
+        s.append("# LoRA adapter\n\n");
+        s.append("A PEFT LoRA adapter written by lori4j");
+        if (base != null) s.append(" for `").append(base).append('`');
+        s.append(".\n\n");
+        s.append(String.format(java.util.Locale.ROOT, "- rank %d, alpha %s (scaling %s)%s, %d modules: %s%n", config.r(),
+                num(config.loraAlpha()), num(AdapterConfig.scaling(config.loraAlpha(), config.r(), config.useRslora())),
+                config.useRslora() ? ", rsLoRA" : "", modules.size(),
+                String.join(", ", new java.util.LinkedHashSet<>(modules.values().stream().map(Module::proj).toList()))));
+        s.append(String.format(java.util.Locale.ROOT, "- B: %,d of %,d entries nonzero (%.1f%%)%s%n", nonzero, b, b == 0 ? 0 : 100.0 * nonzero / b,
+                b > 0 && nonzero * 2 <= b ? "; sparse, as LoRI-S trains it" : ""));
+        if (embedTokens != null || lmHead != null) s.append("- carries the full embed_tokens / lm_head of a resized vocabulary\n");
+        s.append("\nWith PEFT:\n\n```python\nfrom peft import AutoPeftModelForCausalLM\n")
+                .append("model = AutoPeftModelForCausalLM.from_pretrained(\"path/to/this/folder\")\n```\n\n");
+        s.append("With lori4j: `lori generate --model ").append(base != null ? base : "BASE_MODEL")
+                .append(" --adapter path/to/this/folder --prompt \"...\"`\n");
+        return s.toString();
+    }
+
+    private static String num(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 }

@@ -4,6 +4,7 @@ import org.lori4j.adapter.ActiveAdapters;
 import org.lori4j.adapter.AdapterSpec;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.eval.EvalRun;
+import org.lori4j.generate.GenerationConfig;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
 import picocli.CommandLine.Option;
@@ -42,6 +43,16 @@ public final class AdapterOptions {
             case "sparse" -> ActiveAdapters.Mode.SPARSE;
             default -> throw new LoriException("--lora-b: expected auto, dense or sparse, got '" + loraB + "'");
         };
+    }
+
+    /**
+     * The token ids the requested adapters were trained to end their answers with: the eos_token_id of the
+     * generation_config.json beside each adapter (lori train and lori quickstart write one), in order.
+     */
+    public List<Integer> stopIds() {
+        java.util.LinkedHashSet<Integer> ids = new java.util.LinkedHashSet<>();
+        for (String a : adapters) ids.addAll(GenerationConfig.load(AdapterSpec.parse(a).dir()).eosTokenIds());
+        return List.copyOf(ids);
     }
 
     /** Applies the requested adapters to MODEL (none given: nothing happens); returns the unmerged set, or null. */

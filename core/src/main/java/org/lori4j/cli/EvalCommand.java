@@ -23,10 +23,11 @@ import java.util.List;
 
 /** {@code lori eval}: score a model (with adapters) on HEx-PHI, GSM8K, the commonsense tasks, HumanEval; or compare runs. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Evaluate a model on a task with the LoRI paper's scoring rules, or compare finished runs.",
+        description = {"Evaluate a model on tasks with the LoRI paper's scoring rules, or compare finished runs.",
                 "Tasks: commonsense (every task folder under --data), boolq, piqa, social_i_qa, arc-challenge, arc-easy,",
-                "openbookqa, hellaswag, winogrande, hexphi, gsm8k, humaneval, exact.",
-                "Writes results.json, results.md and generations.jsonl into --out."})
+                "openbookqa, hellaswag, winogrande, hexphi, gsm8k, humaneval, exact. Several tasks (--tasks a,b) read",
+                "their data from one --data folder (NAME/test.json, NAME.jsonl, ...) and share one results table.",
+                "Writes results.json, results.md and generations.jsonl into --out; progress goes to stderr."})
 public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCodeGenerator {
 
     @Spec
@@ -41,8 +42,8 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
     @Mixin
     AdapterOptions adapterOptions;
 
-    @Option(names = "--task", paramLabel = "T", description = "task name (see above)")
-    String task;
+    @Option(names = {"--tasks", "--task"}, split = ",", paramLabel = "T", description = "task names, comma-separated (see above)")
+    List<String> tasks;
 
     @Option(names = "--data", paramLabel = "FILE|DIR", description = "data file, or folder of task folders for commonsense; hexphi defaults to the bundled refusal check set")
     Path data;
@@ -56,7 +57,7 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "512", description = "tokens per output at most (default ${DEFAULT-VALUE}, as the reference)")
     int maxNewTokens;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "output folder (default eval-TASK-TIMESTAMP)")
+    @Option(names = "--out", paramLabel = "DIR", description = "output folder (default eval-TASKS-TIMESTAMP)")
     Path out;
 
     @Option(names = "--resume", description = "continue the run in --out, reusing its generations.jsonl")
@@ -83,6 +84,13 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "sampling seed (default ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "end an output before TEXT when it appears (repeatable)")
+    List<String> stops = List.of();
+
+    @Option(names = "--stop-token", paramLabel = "ID", description = "end an output at this token id, as at EOS (repeatable; "
+            + "the adapters' generation_config.json and the model's EOS ids stop too)")
+    List<Integer> stopTokens = List.of();
 
     @Option(names = "--bos", negatable = true, description = "prepend BOS to prompts (default: no, as the reference; humaneval: yes)")
     Boolean bos;
@@ -131,7 +139,8 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
             stdout.flush();
             return;
         }
-        if (task == null) throw new LoriException("--task is required (or --compare DIR...)");
+        if (tasks == null || tasks.isEmpty()) throw new LoriException("--tasks is required (or --compare DIR...)");
+        String task = String.join(",", tasks);
         PythonSandbox sandbox = null;
         if (task.equals("humaneval") && allowCodeExecution) {
             if (!(execTimeout > 0)) throw new LoriException("--exec-timeout must be > 0, got " + execTimeout);
@@ -148,7 +157,9 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
                     + "count once, with the last one's answer, as the reference (--no-dedup scores every record)");
         stderr.flush();
         Path model = modelOption.resolve();
-        Path outDir = out != null ? out : Path.of("eval-" + task + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Path outDir = out != null ? out : Path.of("eval-" + String.join("-", tasks) + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        EvalRun.Stops stopping = new EvalRun.Stops(stops, stopTokens);
         Evaluator.Report r;
         if (cluster.given()) {
             var target = cluster.target();
@@ -157,9 +168,9 @@ public final class EvalCommand implements Runnable, picocli.CommandLine.IExitCod
                 exitCode = ClusterOptions.relaunch(spec);
                 return;
             }
-            r = runner.get().eval(target, run, model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());
+            r = runner.get().eval(target, run, model, adapterOptions.forEval(), stopping, outDir, resume, Progress.forConsole());
         } else {
-            r = run.run(model, adapterOptions.forEval(), outDir, resume, Progress.forConsole());
+            r = run.run(model, adapterOptions.forEval(), stopping, outDir, resume, Progress.forConsole(), null);
         }
         stdout.print(ResultsTable.markdown(r.results(), r.average()));
         stdout.printf(java.util.Locale.ROOT, "%d outputs generated in %.1f s: %.3f outputs/s, %.2f generated tokens/s%n",

@@ -46,8 +46,11 @@ public final class ExportCommand implements Callable<Integer> {
         AdapterSpec.Loaded specs = AdapterSpec.loadAll(adapters);
         List<LoraAdapter> ads = specs.adapters();
         double[] w = specs.weights();
-        PrintWriter pw = spec.commandLine().getOut();
-        Export.export(model.resolve(), ads, w, out, d, shard, pw::println);
+        PrintWriter pw = spec.commandLine().getOut(), err = spec.commandLine().getErr();   // the result, progress
+        Export.export(model.resolve(), ads, w, out, d, shard, line -> {
+            err.println(line);
+            err.flush();
+        });
         pw.println("exported " + model.resolve() + " + " + adapters.size() + " adapter(s) -> " + out);
         pw.flush();
         return 0;

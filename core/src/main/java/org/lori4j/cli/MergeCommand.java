@@ -76,7 +76,12 @@ public final class MergeCommand implements Callable<Integer> {
         LoraAdapter merged = AdapterMerge.merge(ads, w, opt, m -> err.println("warning: " + m));
         err.flush();
         LoraAdapter toSave = merged.withDtype(d);
-        OutputDir.writeNew(out, toSave::writeTo);
+        // the first adapter's generation_config.json (the token its answers end with) goes with the merge, as its config does
+        java.nio.file.Path genConfig = AdapterSpec.parse(adapters.getFirst()).dir().resolve("generation_config.json");
+        OutputDir.writeNew(out, tmp -> {
+            toSave.writeTo(tmp);
+            if (java.nio.file.Files.isRegularFile(genConfig)) java.nio.file.Files.copy(genConfig, tmp.resolve("generation_config.json"));
+        });
         pw.printf(Locale.ROOT, "merged %d adapters with %s: r = %d, lora_alpha = %d, %d modules, scaling %s -> %s%n",
                 ads.size(), ads.size() == 1 ? "linear" : opt.method().peftName(), merged.config().r(), merged.config().r(),
                 merged.modules().size(), merged.modules().values().iterator().next().scaling(), out);

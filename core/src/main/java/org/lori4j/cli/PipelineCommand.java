@@ -77,7 +77,7 @@ public final class PipelineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter pw = spec.commandLine().getOut();
+        PrintWriter pw = spec.commandLine().getOut(), err = spec.commandLine().getErr();   // results, progress
         // option errors before anything runs (the LoRI-S rate is used only after the LoRI-D stage)
         if (!(lrD > 0) || Double.isInfinite(lrD)) throw new LoriException("--lr-d must be positive, got " + lrD);
         if (!(lrS > 0) || Double.isInfinite(lrS)) throw new LoriException("--lr-s must be positive, got " + lrS);
@@ -87,8 +87,8 @@ public final class PipelineCommand implements Callable<Integer> {
         Pipeline.StageHook hook = (name, adapter) -> {
             if (eval == null) return;
             Path dir = out.resolve(name).resolve("eval");
-            pw.println("== eval " + name + " -> " + dir);
-            pw.flush();
+            err.println("== eval " + name + " -> " + dir);
+            err.flush();
             // resume: a rerun reuses finished outputs (and checks they come from the same model, adapter and settings)
             Evaluator.Report r = eval.run(modelDir, adapter == null ? EvalRun.Adapters.none() : EvalRun.Adapters.of(adapter),
                     dir, true, Progress.forConsole());
@@ -100,7 +100,7 @@ public final class PipelineCommand implements Callable<Integer> {
         TrainRun.Request stage = new TrainRun.Request(modelDir, opts.data, out, opts.config(TrainConfig.Method.LORI_D, lrD),
                 opts.dataOptions(), null, null, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, false, opts.checkpointing());
         Pipeline.Summary s = Pipeline.run(new Pipeline.Request(stage, lrD, lrS, sparsity, Masks.Granularity.parse(granularity)),
-                new TrainCommand.Progress(pw, System.console() != null), hook);
+                new TrainCommand.Progress(err, System.console() != null), hook);
         pw.printf(Locale.ROOT, "LoRI-D %s (loss %.4f), mask %s, LoRI-S %s (loss %.4f, %,d trainable parameters = %.2f%% of LoRA's)%n",
                 s.loriD(), s.d().lastLoss(), s.mask(), s.loriS(), s.s().lastLoss(), s.s().trainableParameters(),
                 100.0 * s.s().trainableParameters() / s.s().loraParameters());

@@ -72,7 +72,7 @@ public final class TemplateCommand implements Runnable {
             if (instruction == null) throw new LoriException("--prompt needs --instruction");
             out.print(PromptTemplates.format(mode.prompt, instruction, input));
         } else {
-            Path dir = model.resolve();
+            Path dir = model.resolveTokenizer();
             ChatTemplate t = ChatTemplate.load(dir).orElseThrow(() -> new LoriException(
                     dir + ": no chat template (" + ChatTemplate.WHERE + ")"));
             out.print(t.render(readMessages(mode.messages), addGenerationPrompt));

@@ -53,7 +53,7 @@ public final class TokenizeCommand implements Runnable {
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
-        try (Tokenizer tok = Tokenizer.load(model.resolve())) {
+        try (Tokenizer tok = Tokenizer.load(model.resolveTokenizer())) {
             if (input.decode != null) {
                 out.print(tok.decode(input.decode, skipSpecial));
                 out.println();

@@ -22,8 +22,9 @@ import java.util.concurrent.Callable;
                 "LoRI-D: A frozen at PEFT's random init, B trained from 0. LoRI-S: the same under --mask (B's gradient "
                         + "is zeroed outside it before clipping and AdamW). LoRA: A and B trained. --init-adapter continues from an "
                         + "adapter (continual learning).%n",
-                "Writes OUT/adapter_config.json + adapter_model.safetensors (PEFT), training_args.json, metrics.jsonl "
-                        + "and training_state/ (for --resume)."})
+                "Writes OUT/adapter_config.json + adapter_model.safetensors (PEFT), generation_config.json, README.md, "
+                        + "training_args.json, metrics.jsonl and training_state/ (for --resume). Progress goes to stderr; the loss "
+                        + "shown is the mean per scored token, as Hugging Face's Trainer logs it."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -61,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         TrainConfig.Method m = TrainConfig.Method.parse(method);
         double rate = lr != null ? lr : defaultLr(m);
-        PrintWriter pw = spec.commandLine().getOut();
+        PrintWriter pw = spec.commandLine().getOut(), err = spec.commandLine().getErr();   // the result, progress
         TrainRun.Request req = new TrainRun.Request(model.resolve(), opts.data, out, opts.config(m, rate), opts.dataOptions(),
                 initAdapter, mask, opts.rank, opts.alpha, opts.rslora, opts.targets, opts.seed, resume, opts.checkpointing());
         TrainRun.Summary s;
@@ -69,9 +70,9 @@ public final class TrainCommand implements Callable<Integer> {
             var target = cluster.target();
             var runner = ClusterOptions.runner();
             if (runner.isEmpty()) return ClusterOptions.relaunch(spec);
-            s = runner.get().train(target, req, new Progress(pw, System.console() != null));
+            s = runner.get().train(target, req, new Progress(err, System.console() != null));
         } else {
-            s = TrainRun.run(req, new Progress(pw, System.console() != null));
+            s = TrainRun.run(req, new Progress(err, System.console() != null));
         }
         pw.printf(Locale.ROOT, "%s after %d of %d steps (last loss %.4f): adapter in %s%n",
                 s.stopped() ? "stopped" : "done", s.steps(), s.totalSteps(), s.lastLoss(), s.adapter());
@@ -116,8 +117,9 @@ public final class TrainCommand implements Callable<Integer> {
                         m.step(), total, m.loss(), smoothed, m.tokensPerSecond(), TerminalBar.clock(eta)));
                 if (m.step() == total) bar.end();
             } else {
-                pw.printf(Locale.ROOT, "step %d/%d epoch %d loss %.4f lr %.3g grad_norm %.4f clipped %d/%d tokens/s %.0f eta %s%n",
-                        m.step(), total, m.epoch(), m.loss(), m.lr(), m.gradNorm(), m.clipped(), m.tensors(), m.tokensPerSecond(), TerminalBar.clock(eta));
+                pw.printf(Locale.ROOT, "step %d/%d epoch %.2f loss %.4f sequence_loss %.4f lr %.3g grad_norm %.4f clipped %d/%d tokens/s %.0f eta %s%n",
+                        m.step(), total, m.epochs(), m.loss(), m.sequenceLoss(), m.lr(), m.gradNorm(), m.clipped(), m.tensors(),
+                        m.tokensPerSecond(), TerminalBar.clock(eta));
             }
             pw.flush();
         }

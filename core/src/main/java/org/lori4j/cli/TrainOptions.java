@@ -36,6 +36,11 @@ public final class TrainOptions {
     @Option(names = "--add-bos", description = "prepend BOS to prompts (upstream: no BOS)")
     boolean addBos;
 
+    @Option(names = "--eos-token", paramLabel = "TOKEN", description = "the token appended to every response, which the adapter "
+            + "learns to end its answers with and generate/eval then stop at (default: the tokenizer's EOS, as the reference; "
+            + "the embedded stories260K ends stories with <s>)")
+    String eosToken;
+
     @Option(names = "--skip-bad-lines", description = "skip and count bad records instead of stopping at the first")
     boolean skipBadLines;
 
@@ -120,7 +125,7 @@ public final class TrainOptions {
             case "keep-end" -> ExampleTokenizer.Truncation.KEEP_END;
             default -> throw new LoriException("--truncation: '" + truncation + "' is not keep-start or keep-end");
         });
-        return d.withAddBos(addBos).withSkipBadLines(skipBadLines).withDedupPrompts(!noDedup);
+        return d.withAddBos(addBos).withSkipBadLines(skipBadLines).withDedupPrompts(!noDedup).withEosToken(eosToken);
     }
 
     TrainConfig config(TrainConfig.Method method, double lr) {

@@ -35,7 +35,8 @@ public interface ClusterRunner {
     TrainRun.Summary train(Target target, TrainRun.Request request, TrainRun.Reporter reporter);
 
     /** Evaluates RUN with its prompts sharded over the target's workers; the output folder is written here. */
-    Evaluator.Report eval(Target target, EvalRun run, Path model, EvalRun.Adapters adapters, Path out, boolean resume, Progress progress);
+    Evaluator.Report eval(Target target, EvalRun run, Path model, EvalRun.Adapters adapters, EvalRun.Stops stops, Path out, boolean resume,
+                          Progress progress);
 
     /** The runner on this class path, if a module provides one. */
     static Optional<ClusterRunner> find() {

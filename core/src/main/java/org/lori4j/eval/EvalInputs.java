@@ -30,9 +30,47 @@ public final class EvalInputs {
         return load(taskName, data, template, limit, sandbox, false);
     }
 
-    /** As {@link #load(String, Path, String, Integer, PythonSandbox)}; keepRepeats: every record is an item. */
-    public static List<Evaluator.TaskData> load(String taskName, Path data, String template, Integer limit, PythonSandbox sandbox,
+    /**
+     * As {@link #load(String, Path, String, Integer, PythonSandbox)}; keepRepeats: every record is an item. TASKNAMES may
+     * list several tasks, comma-separated: then DATA, when given, is a folder holding each task's data (a commonsense
+     * task's NAME/test.json; another task's NAME.jsonl, NAME.json, NAME/test.jsonl or NAME/test.json), and hexphi without
+     * its own file uses the bundled set.
+     */
+    public static List<Evaluator.TaskData> load(String taskNames, Path data, String template, Integer limit, PythonSandbox sandbox,
                                                 boolean keepRepeats) {
+        List<String> names = new ArrayList<>();
+        for (String n : taskNames.split(",")) {
+            n = n.strip();
+            if (n.isEmpty()) continue;
+            if (names.contains(n)) throw new LoriException("--tasks names " + n + " twice");
+            names.add(n);
+        }
+        if (names.isEmpty()) throw new LoriException("--tasks names no task");
+        if (names.size() == 1) return loadOne(names.getFirst(), data, template, limit, sandbox, keepRepeats);
+        if (names.contains("humaneval"))
+            throw new LoriException("humaneval cannot share a run with other tasks (its sampling and BOS defaults differ); evaluate it on its own");
+        if (data != null && !Files.isDirectory(data))
+            throw new LoriException(data + ": several tasks read their data from a folder (NAME/test.json, NAME.jsonl, ...), not a file");
+        List<Evaluator.TaskData> out = new ArrayList<>();
+        for (String n : names) {
+            EvalTask t = n.equals("commonsense") ? null : EvalTask.of(n, sandbox);
+            Path own = data == null || t == null || t instanceof CommonsenseTask ? data : taskFile(n, data, t instanceof HexPhiTask);
+            out.addAll(loadOne(n, own, template, limit, sandbox, keepRepeats));
+        }
+        return out;
+    }
+
+    /** The data file of task NAME in folder DIR; null when there is none and the task has a bundled set. */
+    private static Path taskFile(String name, Path dir, boolean bundled) {
+        List<Path> tried = List.of(dir.resolve(name + ".jsonl"), dir.resolve(name + ".json"), dir.resolve(name).resolve("test.jsonl"),
+                dir.resolve(name).resolve("test.json"));
+        for (Path p : tried) if (Files.isRegularFile(p)) return p;
+        if (bundled) return null;
+        throw new LoriException(dir + ": no data for " + name + " (looked for " + String.join(", ", tried.stream().map(Path::toString).toList()) + ")");
+    }
+
+    private static List<Evaluator.TaskData> loadOne(String taskName, Path data, String template, Integer limit, PythonSandbox sandbox,
+                                                    boolean keepRepeats) {
         if (limit != null && limit < 1) throw new LoriException("--limit must be at least 1, got " + limit);
         List<Evaluator.TaskData> out = new ArrayList<>();
         if (taskName.equals("commonsense")) {

@@ -58,7 +58,7 @@ public sealed interface EvalTask permits HexPhiTask, Gsm8kTask, CommonsenseTask,
             case "exact" -> new ExactMatchTask();
             case "humaneval" -> {
                 if (sandbox == null) throw new LoriException("humaneval runs model-written Python code: pass --allow-code-execution "
-                        + "(each program runs in its own python3 process with limits; see README, 'lori eval')");
+                        + "(each program runs in its own python3 process with limits; see docs/eval.md)");
                 yield new HumanEvalTask(sandbox);
             }
             default -> throw new LoriException("unknown task '" + name + "'; valid: " + String.join(", ", names()));

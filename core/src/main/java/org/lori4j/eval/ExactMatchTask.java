@@ -3,7 +3,8 @@ package org.lori4j.eval;
 import org.lori4j.text.PromptTemplates;
 
 /**
- * A generic task: records {prompt, answer[, id]}; the prediction is the output after the first
+ * A generic task: records {prompt, answer[, id]}, or {instruction, output} as Alpaca-style files and the data
+ * lori quickstart writes have them (then the instruction is the prompt, the output the answer); the prediction is the output after the first
  * "The final answer is: " (up to a second one) when present, else the whole output, commas removed
  * (the reference's {@code extract_answer_general}); correct when it equals the answer, both trimmed.
  */
@@ -15,8 +16,9 @@ public final class ExactMatchTask implements EvalTask {
 
     @Override
     public EvalItem item(EvalData.Row row, int index, String template) {
-        String prompt = row.text("prompt");
-        String answer = row.text("answer");
+        boolean alpaca = row.node().has("instruction") && !row.node().has("prompt");
+        String prompt = row.text(alpaca ? "instruction" : "prompt");
+        String answer = row.text(alpaca ? "output" : "answer");
         String id = row.optionalText("id");
         return new EvalItem(name(), index, id != null ? id : Integer.toString(index), "",
                 PromptTemplates.format(template, prompt, null), answer, answer, row.where());

@@ -22,11 +22,18 @@ import java.util.List;
  */
 public final class ModelTextGenerator implements TextGenerator {
 
-    /** Tokenization and truncation settings. */
+    /**
+     * Tokenization and truncation settings; {@code stopStrings}: an output ends before the first of them (and its
+     * generation there), as OpenAI's stop.
+     */
     public record Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds, int maxTotalLength,
-                          boolean rawText) {
+                          boolean rawText, List<String> stopStrings) {
         public Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds) {
-            this(addBos, maxLength, maxPromptLength, stopIds, 0, false);
+            this(addBos, maxLength, maxPromptLength, stopIds, 0, false, List.of());
+        }
+
+        public Options(boolean addBos, int maxLength, int maxPromptLength, List<Integer> stopIds, int maxTotalLength, boolean rawText) {
+            this(addBos, maxLength, maxPromptLength, stopIds, maxTotalLength, rawText, List.of());
         }
 
         public Options {
@@ -37,6 +44,8 @@ public final class ModelTextGenerator implements TextGenerator {
             if (maxLength > 0 && maxPromptLength >= maxLength)
                 throw new LoriException("--max-prompt-length (" + maxPromptLength + ") must be below --max-length (" + maxLength + ")");
             stopIds = List.copyOf(stopIds);
+            stopStrings = List.copyOf(stopStrings);
+            for (String s : stopStrings) if (s.isEmpty()) throw new LoriException("--stop needs a non-empty text");
         }
     }
 
@@ -98,8 +107,23 @@ public final class ModelTextGenerator implements TextGenerator {
         }
         SamplingParams params = new SamplingParams((float) decoding.temperature(), decoding.topK(), (float) decoding.topP(),
                 0, 1f, decoding.maxNewTokens(), options.stopIds());
-        generator.generate(prompts, seeds, maxNew, params, slots, null, (i, g) ->
-                sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i])));
+        List<String> stops = options.stopStrings();
+        if (stops.isEmpty()) {
+            generator.generate(prompts, seeds, maxNew, params, slots, null, (i, g) ->
+                    sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i])));
+            return;
+        }
+        // each sequence's text as it grows, so that it ends as soon as a stop string appears
+        java.util.Map<Integer, org.lori4j.text.StreamDecoder> text = new java.util.HashMap<>();
+        java.util.Map<Integer, org.lori4j.generate.StopStrings> cut = new java.util.HashMap<>();
+        generator.generate(prompts, seeds, maxNew, params, slots, (i, token) -> {
+            org.lori4j.generate.StopStrings c = cut.computeIfAbsent(i, k -> new org.lori4j.generate.StopStrings(stops));
+            c.push(text.computeIfAbsent(i, k -> tokenizer.streamDecoder(prompts.get(k), !options.rawText())).push(token));
+        }, (i, token) -> cut.get(i).stopped(), (i, g) -> {
+            text.remove(i);
+            cut.remove(i);
+            sink.accept(i, new Completion(org.lori4j.generate.StopStrings.cut(continuation(prompts.get(i), g), stops), g.length, truncated[i]));
+        });
     }
 
     /** decode(prompt + new) minus decode(prompt): the output as it appears in the reference's decoded sequence. */

@@ -52,31 +52,26 @@ public final class EmbeddedModel {
                 throw new IllegalStateException(e);
             }
         }
-        List<byte[]> contents = new ArrayList<>();
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        for (String f : FILES) {
-            try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + f)) {
-                if (in == null) throw new LoriException("the embedded model file " + RESOURCE_DIR + f + " is missing from the jar");
-                byte[] b = in.readAllBytes();
-                sha.update(f.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        // The folder is named by a hash of the files: of their names, sizes and CRC-32s as the jar's directory lists
+        // them (no file is read when the folder exists), else of their contents.
+        String hash = catalogHash(config);
+        List<byte[]> contents = null;
+        if (hash == null) {
+            contents = readAll(loader);
+            MessageDigest sha = sha256();
+            for (int i = 0; i < FILES.size(); i++) {
+                sha.update(FILES.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 sha.update((byte) 0);
-                sha.update(b);
-                contents.add(b);
-            } catch (IOException e) {
-                throw new LoriException("cannot read the embedded model file " + RESOURCE_DIR + f + ": " + e.getMessage());
+                sha.update(contents.get(i));
             }
+            hash = HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         }
-        String hash = HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         Path target = cacheRoot.resolve(NAME + "-" + hash);
         if (Files.isDirectory(target)) return target;   // only ever created complete, by a rename
+        List<byte[]> files = contents != null ? contents : readAll(loader);
         try {
             OutputDir.writeNew(target, tmp -> {
-                for (int i = 0; i < FILES.size(); i++) Files.write(tmp.resolve(FILES.get(i)), contents.get(i));
+                for (int i = 0; i < FILES.size(); i++) Files.write(tmp.resolve(FILES.get(i)), files.get(i));
             });
         } catch (LoriException e) {
             // another process extracted it first (only ever by a rename): its copy is complete
@@ -86,5 +81,45 @@ public final class EmbeddedModel {
             }
         }
         return target;
+    }
+
+    /** The hash of the files' names, sizes and CRC-32s in the jar that CONFIG comes from; null if not a jar. */
+    private static String catalogHash(URL config) {
+        try {
+            if (!(config.openConnection() instanceof java.net.JarURLConnection jc)) return null;
+            jc.setUseCaches(false);
+            try (java.util.jar.JarFile jar = jc.getJarFile()) {
+                MessageDigest sha = sha256();
+                for (String f : FILES) {
+                    java.util.zip.ZipEntry e = jar.getEntry(RESOURCE_DIR + f);
+                    if (e == null || e.getCrc() < 0 || e.getSize() < 0) return null;
+                    sha.update((f + "\0" + e.getSize() + "\0" + e.getCrc() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+                return "c" + HexFormat.of().formatHex(sha.digest()).substring(0, 11);
+            }
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static List<byte[]> readAll(ClassLoader loader) {
+        List<byte[]> contents = new ArrayList<>();
+        for (String f : FILES) {
+            try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + f)) {
+                if (in == null) throw new LoriException("the embedded model file " + RESOURCE_DIR + f + " is missing from the jar");
+                contents.add(in.readAllBytes());
+            } catch (IOException e) {
+                throw new LoriException("cannot read the embedded model file " + RESOURCE_DIR + f + ": " + e.getMessage());
+            }
+        }
+        return contents;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -62,9 +62,29 @@ public final class Llama2cImporter {
         }
     }
 
+    /** Whether FILE is a legacy (version-0) llama2.c checkpoint: a consistent header that matches the file's size. */
+    public static boolean isCheckpoint(Path file) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 28) return false;
+            java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(28);
+            while (head.hasRemaining() && ch.read(head) > 0) { }
+            if (head.hasRemaining()) return false;
+            readHeader(file, MemorySegment.ofArray(head.array()), size);
+            return true;
+        } catch (IOException | LoriException e) {
+            return false;
+        }
+    }
+
     /** Reads and validates the header against the file size. */
     public static Header readHeader(Path checkpoint, MemorySegment file) {
-        if (file.byteSize() < 28) throw new LoriException(checkpoint + ": truncated llama2.c checkpoint (" + file.byteSize() + " bytes)");
+        return readHeader(checkpoint, file, file.byteSize());
+    }
+
+    /** As {@link #readHeader(Path, MemorySegment)}, with the header's 28 bytes in FILE and the checkpoint's SIZE. */
+    private static Header readHeader(Path checkpoint, MemorySegment file, long size) {
+        if (size < 28) throw new LoriException(checkpoint + ": truncated llama2.c checkpoint (" + size + " bytes)");
         if (file.get(I32, 0) == MAGIC_V1)
             throw new LoriException(checkpoint + ": llama2.c version-1/2 checkpoints are not supported; "
                     + "export with llama2.c export.py --version 0 (legacy)");
@@ -80,8 +100,8 @@ public final class Llama2cImporter {
         if (h.expectedBytes() == Long.MAX_VALUE)
             throw new LoriException(checkpoint + ": not a llama2.c checkpoint: implausible header dim=" + dim + " hidden_dim=" + hidden
                     + " layers=" + layers + " vocab=" + vocab + " seq_len=" + seq);
-        if (file.byteSize() != h.expectedBytes())
-            throw new LoriException(checkpoint + ": " + file.byteSize() + " bytes but its header (dim " + dim + ", "
+        if (size != h.expectedBytes())
+            throw new LoriException(checkpoint + ": " + size + " bytes but its header (dim " + dim + ", "
                     + layers + " layers, vocab " + vocab + ") implies " + h.expectedBytes() + " (truncated, or not a version-0 checkpoint)");
         return h;
     }

@@ -59,6 +59,7 @@ public final class Quickstart {
     }
 
     private final QuickstartOptions opt;
+    private final Path modelDir;
     private final LlamaModel model;
     private final Tokenizer tok;
     private final Listener listener;
@@ -68,8 +69,9 @@ public final class Quickstart {
     private Path out;
     private BufferedWriter predictions;
 
-    private Quickstart(QuickstartOptions opt, LlamaModel model, Tokenizer tok, Listener listener) {
+    private Quickstart(QuickstartOptions opt, Path modelDir, LlamaModel model, Tokenizer tok, Listener listener) {
         this.opt = opt;
+        this.modelDir = modelDir;
         this.model = model;
         this.tok = tok;
         this.listener = listener;
@@ -88,7 +90,7 @@ public final class Quickstart {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new LoriException(out + ": exists and is not a folder");
         Results[] res = new Results[1];
         try (LlamaModel model = LlamaModel.load(modelDir); Tokenizer tok = Tokenizer.load(modelDir)) {
-            Quickstart q = new Quickstart(opt, model, tok, listener);
+            Quickstart q = new Quickstart(opt, modelDir, model, tok, listener);
             OutputDir.write(out, tmp -> res[0] = q.runInto(tmp));
         }
         return res[0];
@@ -158,7 +160,7 @@ public final class Quickstart {
                     java.util.Arrays.fill(w, opt.mergeWeight());
                     LoraAdapter merged = AdapterMerge.merge(four, w,
                             AdapterMerge.Options.of(AdapterMerge.Method.parse(how)), msg -> { });
-                    merged.save(dir.resolve("adapters/merged/" + how + "-" + v.id()));
+                    saveAdapter(merged, dir.resolve("adapters/merged/" + how + "-" + v.id()));
                     Map<String, Double> acc = new LinkedHashMap<>();
                     for (TaskData.Task t : tasks) acc.put(t.name(), evaluate("merged/" + how + "-" + v.id(), merged, t));
                     byVariant.put(v, acc);
@@ -291,12 +293,21 @@ public final class Quickstart {
                 curve.add(m.loss());
                 listener.advance(unit);
             }
-            @Override public void saveAdapter() { adapter.save(dir); }
+            @Override public void saveAdapter() { Quickstart.this.saveAdapter(adapter, dir); }
         };
         new Trainer(tm, data, cfg, dir, null, l).train(null);
         OutputDir.deleteTree(dir.resolve(TrainState.DIR));   // a finished run needs no resume state
         losses.put(name, curve);
         return trainable;
+    }
+
+    /**
+     * Writes ADAPTER into DIR with the generation_config.json of its answers: they end with BOS (see the class
+     * comment), so lori generate and lori eval stop there with the adapter as the quickstart does.
+     */
+    private void saveAdapter(LoraAdapter adapter, Path dir) {
+        adapter.withBaseModel(org.lori4j.train.TrainRun.baseModelName(modelDir)).save(dir);
+        LoraAdapter.writeGenerationConfig(dir, tok.bosId(), end);
     }
 
     // ------------------------------------------------------------------ evaluation

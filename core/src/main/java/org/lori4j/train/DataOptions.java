@@ -13,10 +13,12 @@ package org.lori4j.train;
  * @param dedupPrompts    as the reference, which keys each file's examples by prompt: a repeated prompt keeps
  *                        its first position and takes the last record's response
  * @param dataFraction    use only the first int(n * fraction) records of each file (reference data_fraction)
+ * @param eosToken        the token appended to every response, which the adapter learns to end its answers with;
+ *                        null: the tokenizer's EOS (the reference)
  */
 public record DataOptions(RecordFormat format, String template, int maxLength, int maxPromptLength,
                           ExampleTokenizer.Truncation truncation, boolean addBos, boolean skipBadLines,
-                          boolean dedupPrompts, double dataFraction) implements java.io.Serializable {
+                          boolean dedupPrompts, double dataFraction, String eosToken) implements java.io.Serializable {
     public DataOptions {
         if (maxPromptLength < 1 || maxPromptLength >= maxLength)
             throw new IllegalArgumentException("need 1 <= max prompt length (" + maxPromptLength
@@ -27,38 +29,42 @@ public record DataOptions(RecordFormat format, String template, int maxLength, i
 
     /** LoRI's reference settings: auto format, per-format template, 512/256, keep start, no BOS, dedup on. */
     public static DataOptions defaults() {
-        return new DataOptions(null, null, 512, 256, ExampleTokenizer.Truncation.KEEP_START, false, false, true, 1.0);
+        return new DataOptions(null, null, 512, 256, ExampleTokenizer.Truncation.KEEP_START, false, false, true, 1.0, null);
     }
 
     public DataOptions withFormat(RecordFormat f) {
-        return new DataOptions(f, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, dataFraction);
+        return new DataOptions(f, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withTemplate(String t) {
-        return new DataOptions(format, t, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, dataFraction);
+        return new DataOptions(format, t, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withLengths(int maxLen, int maxPromptLen) {
-        return new DataOptions(format, template, maxLen, maxPromptLen, truncation, addBos, skipBadLines, dedupPrompts, dataFraction);
+        return new DataOptions(format, template, maxLen, maxPromptLen, truncation, addBos, skipBadLines, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withTruncation(ExampleTokenizer.Truncation t) {
-        return new DataOptions(format, template, maxLength, maxPromptLength, t, addBos, skipBadLines, dedupPrompts, dataFraction);
+        return new DataOptions(format, template, maxLength, maxPromptLength, t, addBos, skipBadLines, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withAddBos(boolean b) {
-        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, b, skipBadLines, dedupPrompts, dataFraction);
+        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, b, skipBadLines, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withSkipBadLines(boolean s) {
-        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, s, dedupPrompts, dataFraction);
+        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, s, dedupPrompts, dataFraction, eosToken);
     }
 
     public DataOptions withDedupPrompts(boolean d) {
-        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, d, dataFraction);
+        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, d, dataFraction, eosToken);
+    }
+
+    public DataOptions withEosToken(String t) {
+        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, dataFraction, t);
     }
 
     public DataOptions withDataFraction(double f) {
-        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, f);
+        return new DataOptions(format, template, maxLength, maxPromptLength, truncation, addBos, skipBadLines, dedupPrompts, f, eosToken);
     }
 }

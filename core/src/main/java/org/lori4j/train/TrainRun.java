@@ -113,6 +113,9 @@ public final class TrainRun {
                 @Override public void onStep(Trainer.StepMetrics m) { rep.step(m); }
                 @Override public void saveAdapter() {
                     toSave.save(out);
+                    // the token the adapter learns to end its answers with: generate and eval stop there by default
+                    TextSide text = setup.text();
+                    if (text != null) LoraAdapter.writeGenerationConfig(out, text.bosId() >= 0 ? text.bosId() : null, text.eosId());
                     Json.write(out.resolve(ARGS_FILE), args);
                 }
                 @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
@@ -142,9 +145,10 @@ public final class TrainRun {
      * @param adapter   the adapter being trained (its A and B arrays are the slots' tensors)
      * @param args      the run's options as training_args.json records them
      * @param trainable trainable scalars; {@code lora}: all A and B entries
+     * @param text      the tokenizer side the examples were made with (null for pre-tokenized records without a tokenizer)
      */
     public record Setup(LlamaModel base, TrainModel model, TrainingData data, LoraAdapter adapter, ObjectNode args,
-                        long trainable, long lora) implements AutoCloseable {
+                        long trainable, long lora, TextSide text) implements AutoCloseable {
         /** A trainer over this setup that writes nothing (a worker's). */
         public Trainer workerTrainer(TrainConfig cfg) {
             return new Trainer(model, data, cfg, null, null, null);
@@ -163,12 +167,14 @@ public final class TrainRun {
             rep.info(String.format(Locale.ROOT, "model %s: %d layers, hidden %d, %d heads (%d kv), vocab %d, %s",
                     req.modelDir(), mc.numLayers(), mc.hiddenSize(), mc.numHeads(), mc.numKvHeads(), mc.vocabSize(),
                     mc.torchDtype().name().toLowerCase(Locale.ROOT)));
-            TrainingData data = loadData(req, mc);
+            Loaded loaded = loadData(req, mc);
+            TrainingData data = loaded.data();
             rep.info(data.stats().summary());
             Trainer.requireFullBatch(data.size(), cfg.batchSize());   // before anything is written: no folder left behind
 
             Built built = buildAdapter(req, mc);
             LoraAdapter adapter = built.adapter();
+            if (adapter.config().baseModelNameOrPath() == null) adapter = adapter.withBaseModel(baseModelName(req.modelDir()));
             if (adapter.embedTokens() != null || adapter.lmHead() != null) {
                 // An adapter saved from a resized vocabulary (LoRI's scripts add a <PAD> token when the tokenizer has
                 // none: Llama-3 128,257 rows) carries full embed_tokens / lm_head: the model trains on them, as
@@ -197,11 +203,19 @@ public final class TrainRun {
             }
             long trainable = 0, lora = adapter.loraParameters();
             for (LoraSlot s : model.slots()) trainable += s.trainableParameters();
-            rep.info(String.format(Locale.ROOT, "%s: A %s; trainable parameters %,d = %.2f%% of LoRA's %,d (all A and B entries)%s",
-                    cfg.method().id(), built.aSource(), trainable, 100.0 * trainable / lora, lora,
+            // what trains: LoRA all of A and B; LoRI-D B (A frozen); LoRI-S the entries of B inside the mask (A frozen)
+            String trains = switch (cfg.method()) {
+                case LORA -> "A and B";
+                case LORI_D -> "all of B; A frozen";
+                case LORI_S -> "the entries of B inside the mask; A frozen";
+            };
+            rep.info(String.format(Locale.ROOT, "%s: %s; trainable parameters %,d (%s) = %.2f%% of LoRA's %,d%s",
+                    cfg.method().id(), req.resume() ? "A and B from " + req.outDir().resolve(TrainState.DIR) : "A " + built.aSource(), trainable,
+                    trains, 100.0 * trainable / lora, lora,
                     masks == null ? "" : String.format(Locale.ROOT, "; mask %s keeps %.2f%% of B", req.mask(), 100.0 * maskedShare(model))));
             ObjectNode args = runArgs(req, built, data, trainable, lora, mc);
-            return new Setup(base, model, data, adapter, args, trainable, lora);
+            if (loaded.text() != null) args.put("eos_token_id", loaded.text().eosId());
+            return new Setup(base, model, data, adapter, args, trainable, lora, loaded.text());
         } catch (RuntimeException | Error e) {
             base.close();
             throw e;
@@ -235,8 +249,25 @@ public final class TrainRun {
         }
     }
 
+    /**
+     * What an adapter records as its base model (PEFT's base_model_name_or_path): config.json's _name_or_path (the
+     * hub id transformers saved it from) when set, else the model folder's absolute path.
+     */
+    public static String baseModelName(Path modelDir) {
+        try {
+            String n = Json.read(modelDir.resolve("config.json")).path("_name_or_path").asText("");
+            if (!n.isBlank()) return n;
+        } catch (LoriException ignored) {
+            // the model's config is checked where it is loaded
+        }
+        return modelDir.toAbsolutePath().normalize().toString();
+    }
+
+    /** Training examples and the tokenizer side they were made with (null for pre-tokenized records without a tokenizer). */
+    record Loaded(TrainingData data, TextSide text) {}
+
     /** The data files as examples, with the model's tokenizer (or, without one, pre-tokenized records only). */
-    static TrainingData loadData(Request req, LlamaConfig mc) {
+    static Loaded loadData(Request req, LlamaConfig mc) {
         Path dir = req.modelDir();
         boolean hasTokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) || Files.isRegularFile(dir.resolve("tokenizer.model"));
         if (!hasTokenizer) {
@@ -247,11 +278,20 @@ public final class TrainRun {
             }, eos, -1, mc.vocabSize(), (t, i, in) -> {
                 throw new LoriException(dir + ": the model folder has no tokenizer.json, so only pre-tokenized records (input_ids) can be used");
             }, null);
-            return TrainingData.load(req.dataFiles(), req.data(), tokensOnly);
+            if (req.data().eosToken() != null)
+                throw new LoriException("--eos-token needs a tokenizer in " + dir + " (pre-tokenized records carry their own end)");
+            return new Loaded(TrainingData.load(req.dataFiles(), req.data(), tokensOnly), null);
         }
         try (Tokenizer tok = Tokenizer.load(dir)) {
             Optional<ChatTemplate> chat = ChatTemplate.load(dir);
-            return TrainingData.load(req.dataFiles(), req.data(), TextSide.of(tok, chat.orElse(null)));
+            TextSide side = TextSide.of(tok, chat.orElse(null));
+            String end = req.data().eosToken();
+            if (end != null) {
+                Integer id = tok.tokenToId(end);
+                if (id == null) throw new LoriException("--eos-token '" + end + "' is not a token of the tokenizer in " + dir);
+                side = new TextSide(side.encoder(), id, side.bosId(), side.vocabSize(), side.prompts(), side.chat());
+            }
+            return new Loaded(TrainingData.load(req.dataFiles(), req.data(), side), side);
         }
     }
 
@@ -382,7 +422,7 @@ public final class TrainRun {
     /** Fields that must be equal for a resumed run to continue the interrupted one exactly. */
     private static final List<String> RESUME_KEYS = List.of("method", "data", "examples", "tokens", "init_adapter", "mask",
             "rank", "alpha", "use_rslora", "targets", "batch_size", "micro_batch_size", "accumulation", "data_seed", "shuffle",
-            "max_length", "max_prompt_length", "add_bos", "a_init", "weight_decay", "adam_beta1", "adam_beta2", "adam_eps");
+            "max_length", "max_prompt_length", "add_bos", "eos_token_id", "a_init", "weight_decay", "adam_beta1", "adam_beta2", "adam_eps");
 
     private static void checkResumable(JsonNode saved, JsonNode now, Path out) {
         if (saved == null || saved.isNull()) return;

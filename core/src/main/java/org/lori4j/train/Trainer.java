@@ -29,10 +29,14 @@ import java.util.function.Consumer;
  * {@link #runSegment}), which then reach the same parameters bit for bit as this process alone.
  */
 public final class Trainer {
-    /** What happened in one batch. */
+    /**
+     * What one step did. {@code loss} is Hugging Face's: the mean negative log-likelihood per scored token of the
+     * batch; {@code sequenceLoss} is the objective LoRI's trainer minimises: the mean over the batch's sequences of each
+     * one's summed NLL. {@code epochs} counts epochs fractionally (HF's {@code epoch}): 1.5 is half-way through the second.
+     */
     public record StepMetrics(long step, long totalSteps, int epoch, double loss, long tokens, long scoredTokens,
-                              double seconds, double lr, float gradNorm, int clipped, int tensors)
-            implements java.io.Serializable {
+                              double seconds, double lr, float gradNorm, int clipped, int tensors, double sequenceLoss,
+                              double epochs) implements java.io.Serializable {
         public double tokensPerSecond() { return seconds > 0 ? tokens / seconds : 0; }
     }
 
@@ -237,7 +241,7 @@ public final class Trainer {
             long t0 = System.nanoTime();
             StepMetrics m;
             try {
-                m = runBatch(s, pos.done(), total, t0, exchange);
+                m = runBatch(s, pos.done(), total, t0, exchange, perEpoch);
             } catch (DivergedSignal d) {
                 return new Ran(new Position(pos.done(), s.epoch(), s.step()), d.divergence);
             }
@@ -255,8 +259,8 @@ public final class Trainer {
     }
 
     /** One batch: forward/backward of its micro-batches and one (or, under reference accumulation, M) optimiser steps. */
-    private StepMetrics runBatch(Batcher.Step s, long done, long total, long t0, GradientExchange exchange) {
-        if (cfg.accumulation() == TrainConfig.Accumulation.REFERENCE) return runBatchReference(s, done, total, t0);
+    private StepMetrics runBatch(Batcher.Step s, long done, long total, long t0, GradientExchange exchange, int perEpoch) {
+        if (cfg.accumulation() == TrainConfig.Accumulation.REFERENCE) return runBatchReference(s, done, total, t0, perEpoch);
         List<Batch> micro = s.microBatches();
         int mCount = micro.size();
         boolean alone = exchange.workers() == 1;
@@ -283,13 +287,14 @@ public final class Trainer {
         List<GradientExchange.MicroResult> all = exchange.allGather(done, mine);
         if (all.size() != mCount)
             throw new IllegalStateException("step " + (done + 1) + ": " + all.size() + " micro-batch results for " + mCount + " micro-batches");
-        double loss = 0;
+        double loss = 0, nll = 0;
         long tokens = 0, scored = 0;
         for (int i = 0; i < mCount; i++) {
             GradientExchange.MicroResult r = all.get(i);
             if (r.index() != i) throw new IllegalStateException("step " + (done + 1) + ": micro-batch " + r.index() + " in place " + i);
             if (!Double.isFinite(r.loss())) throw new DivergedSignal("loss is " + r.loss(), i);
             loss += r.loss() / mCount;
+            nll += r.loss() * micro.get(i).b();
             tokens += r.tokens();
             scored += r.scoredTokens();
             if (!alone) sum.add(i, r.gradient());
@@ -297,14 +302,14 @@ public final class Trainer {
         unpackGradients(sum.total());
         double lr = schedule.at(optimizerSteps);
         float[] norms = optimizerStep(0);
-        return metrics(done, total, s, loss, tokens, scored, t0, lr, norms);
+        return metrics(done, total, s, perEpoch, loss, nll, tokens, scored, t0, lr, norms);
     }
 
     /** LoRI's trainer: an optimiser step after every micro-batch, each on the micro-batch's loss / M (one process only). */
-    private StepMetrics runBatchReference(Batcher.Step s, long done, long total, long t0) {
+    private StepMetrics runBatchReference(Batcher.Step s, long done, long total, long t0, int perEpoch) {
         List<Batch> micro = s.microBatches();
         int mCount = micro.size();
-        double loss = 0, lr = 0;
+        double loss = 0, nll = 0, lr = 0;
         long tokens = 0, scored = 0;
         float[] norms = null;
         for (int i = 0; i < mCount; i++) {
@@ -315,6 +320,7 @@ public final class Trainer {
             double[] seq = model.forwardBackward(pb, dnll);
             double mean = 0;
             for (double x : seq) mean += x;
+            nll += mean;
             mean /= seq.length;
             if (!Double.isFinite(mean)) throw new DivergedSignal("loss is " + mean, i);
             loss += mean / mCount;
@@ -323,15 +329,20 @@ public final class Trainer {
             lr = schedule.at(optimizerSteps);
             norms = optimizerStep(i);
         }
-        return metrics(done, total, s, loss, tokens, scored, t0, lr, norms);
+        return metrics(done, total, s, perEpoch, loss, nll, tokens, scored, t0, lr, norms);
     }
 
-    private StepMetrics metrics(long done, long total, Batcher.Step s, double loss, long tokens, long scored, long t0, double lr, float[] norms) {
+    /** @param loss the mean over sequences of each one's summed NLL; {@code nll} that sum over the batch */
+    private StepMetrics metrics(long done, long total, Batcher.Step s, int perEpoch, double loss, double nll, long tokens, long scored,
+                                long t0, double lr, float[] norms) {
         int clipped = 0;
         double limit = cfg.clip() == GradClip.Strategy.PROPORTIONAL ? cfg.maxGradNorm() / Math.sqrt(norms.length) : cfg.maxGradNorm();
         for (float n : norms) if (cfg.maxGradNorm() > 0 && n > limit) clipped++;
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new StepMetrics(done + 1, total, s.epoch(), loss, tokens, scored, secs, lr, GradClip.globalNorm(norms), clipped, norms.length);
+        double perToken = scored > 0 ? nll / scored : Double.NaN;
+        double epochs = s.epoch() + (s.step() + 1) / (double) perEpoch;
+        return new StepMetrics(done + 1, total, s.epoch(), perToken, tokens, scored, secs, lr, GradClip.globalNorm(norms), clipped,
+                norms.length, loss, epochs);
     }
 
     /** Number of gradient values one micro-batch contributes: every trainable entry, only the mask's under a LoRI-S mask. */
@@ -455,8 +466,9 @@ public final class Trainer {
         void append(StepMetrics m) {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("step", m.step());
-            o.put("epoch", m.epoch());
+            o.put("epoch", Math.round(m.epochs() * 1e4) / 1e4);
             o.put("loss", m.loss());
+            o.put("sequence_loss", m.sequenceLoss());
             o.put("lr", m.lr());
             o.put("grad_norm", m.gradNorm());
             o.put("clipped_tensors", m.clipped());

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class HelpTest {
     @Test
     void everyCommandsHelpRendersWithoutWarnings() {
-        var names = new CommandLine(new Main()).getSubcommands().keySet();
+        var names = Main.commandLine().getSubcommands().keySet();
         assertTrue(names.size() >= 15, names.toString());
         for (String name : names) {
             if (name.equals("help")) continue;
@@ -24,12 +24,28 @@ class HelpTest {
         assertEquals(0, top.code());
         assertEquals("", top.err());
         // the command list shows each description's first line: a whole sentence, not a fragment cut at a line end
-        for (var e : new CommandLine(new Main()).getSubcommands().entrySet()) {
+        for (var e : Main.commandLine().getSubcommands().entrySet()) {
             String[] d = e.getValue().getCommandSpec().usageMessage().description();
             assertTrue(d.length > 0, e.getKey());
             assertTrue(d[0].endsWith("."), e.getKey() + ": '" + d[0] + "'");
         }
         assertFalse(top.out().contains("\n\n  "), "a blank line inside the command list:\n" + top.out());
+    }
+
+    @Test
+    void theHelpOfTheLoriCommandIsTheSameWhateverIsBuilt() {
+        // lori builds only the subcommand that runs; the others are stubs with their names and descriptions
+        java.io.StringWriter full = new java.io.StringWriter();
+        Main.commandLine().usage(new java.io.PrintWriter(full));
+        assertEquals(full.toString(), LoriCli.run("--help").out());
+        assertEquals(full.toString(), LoriCli.run().out());
+        assertEquals(full.toString(), LoriCli.run("help").out());
+        LoriCli.Result gen = LoriCli.run("help", "generate");
+        assertEquals(LoriCli.run("generate", "--help").out(), gen.out());
+        assertTrue(gen.out().startsWith("Usage: lori generate"), gen.out());
+        // only the lori command itself has a version to print
+        assertFalse(gen.out().contains("--version"), gen.out());
+        assertTrue(full.toString().contains("--version"));
     }
 
     @Test

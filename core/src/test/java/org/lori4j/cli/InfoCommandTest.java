@@ -75,7 +75,7 @@ class InfoCommandTest {
     void badModelsExitWithOneLineErrors() throws Exception {
         var r = LoriCli.run("info", "--model", tmp.resolve("nope").toString());
         assertEquals(2, r.code());
-        assertEquals("error: " + tmp.resolve("nope/config.json") + ": file not found", r.err().strip());
+        assertEquals("error: " + tmp.resolve("nope") + ": not found", r.err().strip());
         Files.writeString(tmp.resolve("config.json"), "{\"model_type\":\"gpt2\"}");
         r = LoriCli.run("info", "--model", tmp.toString());
         assertEquals(2, r.code());

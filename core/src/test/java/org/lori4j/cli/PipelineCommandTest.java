@@ -53,7 +53,7 @@ class PipelineCommandTest {
         byte[] before = Files.readAllBytes(out.resolve("lori-s/adapter_model.safetensors"));
         r = LoriCli.run(args);
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("skipped"), r.out());
+        assertTrue(r.err().contains("skipped"), r.err());
         assertArrayEquals(before, Files.readAllBytes(out.resolve("lori-s/adapter_model.safetensors")));
         // a rerun asking for other settings does not silently keep the old adapters
         String[] rank8 = args.clone();

@@ -194,6 +194,66 @@ class QuickstartCommandTest {
     }
 
     @Test
+    void aQuickstartAdapterEvaluatedWithLoriEvalGetsTheQuickstartsOwnAnswersAndAccuracy() throws Exception {
+        // the adapter folder says it ends its answers with BOS; eval reads the {instruction, output} data; with BOS in
+        // front of the prompts and the quickstart's token budget (the task's longest answer + a margin) the answers match
+        Path adapter = out.resolve("adapters/single/nlu-lori-d");
+        assertEquals(1, Json.read(adapter.resolve("generation_config.json")).get("eos_token_id").asInt());
+        int longest = 0;
+        try (org.lori4j.text.Tokenizer tok = org.lori4j.text.Tokenizer.load(EmbeddedModel.path())) {
+            for (String split : List.of("train", "test"))
+                for (String line : Files.readAllLines(out.resolve("data/nlu." + split + ".jsonl")))
+                    longest = Math.max(longest, tok.encode(Json.MAPPER.readTree(line).get("output").asText(), false).length);
+        }
+        int budget = longest + QuickstartOptions.quick(3).maxNewTokens();
+        Path ev = tmp.resolve("eval-nlu");
+        org.lori4j.LoriCli.Result r = org.lori4j.LoriCli.run("eval", "--task", "exact", "--data", out.resolve("data/nlu.test.jsonl").toString(),
+                "--adapter", adapter.toString(), "--bos", "--max-new-tokens", Integer.toString(budget), "--out", ev.toString());
+        assertEquals(0, r.code(), r.err());
+        List<Boolean> quickstart = new java.util.ArrayList<>(), eval = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("predictions.jsonl"))) {
+            JsonNode p = Json.MAPPER.readTree(line);
+            if (p.get("run").asText().equals("single/nlu-lori-d")) quickstart.add(p.get("correct").asBoolean());
+        }
+        List<JsonNode> gens = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(ev.resolve("generations.jsonl"))) gens.add(Json.MAPPER.readTree(line));
+        gens.sort(java.util.Comparator.comparingInt(g -> g.get("index").asInt()));
+        for (JsonNode g : gens) eval.add(g.get("correct").asBoolean());
+        assertEquals(quickstart, eval);
+        assertEquals(100 * results.get("single_task").get("LoRI-D").get("nlu").asDouble(),
+                Json.read(ev.resolve("results.json")).get("results").get(0).get("score").asDouble(), 1e-9);
+    }
+
+    @Test
+    void trainingOnTheQuickstartsDataWithItsEndTokenGivesAnAdapterThatStops() throws Exception {
+        // the quickstart's settings for LoRI-D; responses end with <s> (the story model never produces </s>)
+        Path adapter = tmp.resolve("nlu-raw");
+        org.lori4j.LoriCli.Result t = org.lori4j.LoriCli.run("train", "--template", "raw", "--add-bos", "--eos-token", "<s>",
+                "--data", out.resolve("data/nlu.train.jsonl").toString(), "--out", adapter.toString(),
+                "--rank", "8", "--alpha", "16", "--lr", "1e-2", "--batch-size", "8", "--epochs", "6");
+        assertEquals(0, t.code(), t.err());
+        assertEquals(1, Json.read(adapter.resolve("generation_config.json")).get("eos_token_id").asInt());
+        assertEquals(1, Json.read(adapter.resolve("training_args.json")).get("eos_token_id").asInt());
+        JsonNode item = Json.MAPPER.readTree(Files.readAllLines(out.resolve("data/nlu.test.jsonl")).getFirst());
+        org.lori4j.LoriCli.Result g = org.lori4j.LoriCli.run("generate", "--adapter", adapter.toString(), "--no-echo",
+                "-p", item.get("instruction").asText(), "-n", "20");
+        assertEquals(0, g.code(), g.err());
+        int generated = Integer.parseInt(g.err().replaceAll("(?s).*prompt tokens, (\\d+) generated.*", "$1"));
+        assertTrue(generated < 20, "the adapter did not stop: " + g.out() + g.err());
+        assertTrue(List.of("happy", "sad").contains(g.out().strip()), g.out());
+
+        // without --eos-token the tokenizer's EOS (</s>, 2) is what the adapter learns to end with, as the reference
+        Path plain = tmp.resolve("nlu-eos");
+        assertEquals(0, org.lori4j.LoriCli.run("train", "--template", "raw", "--data", out.resolve("data/nlu.train.jsonl").toString(),
+                "--out", plain.toString(), "--rank", "8", "--batch-size", "8", "--steps", "1").code());
+        assertEquals(2, Json.read(plain.resolve("generation_config.json")).get("eos_token_id").asInt());
+        org.lori4j.LoriCli.Result bad = org.lori4j.LoriCli.run("train", "--eos-token", "<nope>", "--data",
+                out.resolve("data/nlu.train.jsonl").toString(), "--out", tmp.resolve("never").toString(), "--steps", "1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--eos-token '<nope>' is not a token"), bad.err());
+    }
+
+    @Test
     void badOptionsFailBeforeAnyWorkWithAOneLineError() throws Exception {
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         PrintStream oldErr = System.err;

@@ -48,7 +48,8 @@ class TextCommandsTest {
     void tokenizeErrorsAreOneLine(@TempDir Path tmp) {
         LoriCli.Result r = LoriCli.run("tokenize", "--model", tmp.toString(), "--text", "x");
         assertEquals(2, r.code());
-        assertEquals("error: " + tmp.resolve("tokenizer.json") + ": file not found\n", r.err());
+        assertEquals("error: " + tmp + ": no config.json, so not a Hugging Face model folder (expected config.json, *.safetensors, "
+                + "tokenizer.json)\n", r.err());
         r = LoriCli.run("tokenize", "--model", llama3(), "--file", tmp.resolve("nope.txt").toString());
         assertEquals(2, r.code());
         assertEquals("error: " + tmp.resolve("nope.txt") + ": file not found\n", r.err());

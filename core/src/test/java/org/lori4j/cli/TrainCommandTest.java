@@ -57,8 +57,19 @@ class TrainCommandTest {
         assertEquals("lori-d", ta.get("method").asText());
         // LoRI-D trains every B entry: r * sum of output widths = 4 * 2 layers * (32+16+16+32+48+48+32)
         assertEquals(4 * 2 * 224, ta.get("trainable_parameters").asLong());
-        assertTrue(r.out().contains("step 4/4"), r.out());
+        // progress on stderr (HF's per-token loss, a fractional epoch: 8 records, 2 batches per epoch), the result on stdout
+        assertTrue(r.err().contains("step 4/4 epoch 2.00 loss "), r.err());
+        assertTrue(r.err().contains("(all of B; A frozen)"), r.err());
+        assertEquals(1, r.out().lines().count(), r.out());
+        assertTrue(r.out().startsWith("done after 4 of 4 steps"), r.out());
+        JsonNode step1 = Json.MAPPER.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).getFirst());
+        assertEquals(0.5, step1.get("epoch").asDouble());
+        assertTrue(Double.isFinite(step1.get("sequence_loss").asDouble()));
         assertTrue(Files.isRegularFile(out.resolve("training_state/state.json")));
+        // the adapter names its base model (here the one its --init-adapter names) and has a model card, as PEFT writes them
+        String base = Json.read(FIX.resolve("init/adapter_config.json")).get("base_model_name_or_path").asText();
+        assertEquals(base, Json.read(out.resolve("adapter_config.json")).get("base_model_name_or_path").asText());
+        assertTrue(Files.readString(out.resolve("README.md")).startsWith("---\nbase_model: " + base + "\nlibrary_name: peft\n"));
     }
 
     @Test
@@ -80,7 +91,10 @@ class TrainCommandTest {
         }
         // LoRI-S trains exactly the mask's entries (half of B here, so a quarter of LoRA's A+B)
         assertEquals(kept, Json.read(out.resolve("training_args.json")).get("trainable_parameters").asLong());
-        assertTrue(r.out().contains("copied from"), r.out());
+        assertTrue(r.err().contains("copied from"), r.err());
+        // LoRI-S trains the entries of B inside the mask, not "all A and B entries"
+        assertTrue(r.err().contains("trainable parameters " + String.format(java.util.Locale.ROOT, "%,d", kept)
+                + " (the entries of B inside the mask; A frozen)"), r.err());
     }
 
     @Test
@@ -132,7 +146,7 @@ class TrainCommandTest {
         for (int i = 0; i < h.length; i++) assertEquals(h[i], got.lmHead().getFloat(i));
 
         // the expected first loss: the mean over the first batch (4 records, no shuffle) of each record's summed NLL
-        double want = 0, plain = 0;
+        double want = 0, plain = 0, wantPerToken = 0;
         List<String> lines = Files.readAllLines(FIX.resolve("data.jsonl"));
         try (var model = org.lori4j.model.LlamaModel.load(FIX.resolve("model"))) {
             var active = new org.lori4j.adapter.ActiveAdapters(model, org.lori4j.adapter.ActiveAdapters.Mode.AUTO);
@@ -140,6 +154,7 @@ class TrainCommandTest {
             for (int pass = 0; pass < 2; pass++) {
                 int vocab = pass == 0 ? v + 1 : v;
                 double sum = 0;
+                int scored = 0;
                 for (int k = 0; k < 4; k++) {
                     JsonNode rec = Json.MAPPER.readTree(lines.get(k));
                     int[] ids = new int[rec.get("input_ids").size()];
@@ -148,6 +163,7 @@ class TrainCommandTest {
                     for (int t = 0; t + 1 < ids.length; t++) {
                         int label = rec.get("labels").get(t + 1).asInt();
                         if (label < 0) continue;
+                        scored++;
                         double m = Double.NEGATIVE_INFINITY, z = 0;
                         for (int j = 0; j < vocab; j++) m = Math.max(m, logits[t * vocab + j]);
                         for (int j = 0; j < vocab; j++) z += Math.exp(logits[t * vocab + j] - m);
@@ -155,12 +171,16 @@ class TrainCommandTest {
                     }
                 }
                 if (pass == 0) want = sum / 4; else plain = sum / 4;
+                if (pass == 0) wantPerToken = sum / scored;
                 if (pass == 0) active.remove(handle);   // the base vocabulary, for the comparison below
                 if (pass == 0) handle = active.add(LoraAdapter.load(FIX.resolve("init")), 1.0);
             }
         }
-        double loss = Json.MAPPER.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).getFirst()).get("loss").asDouble();
+        JsonNode first = Json.MAPPER.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).getFirst());
+        double loss = first.get("sequence_loss").asDouble();
         assertEquals(want, loss, 1e-4 * Math.abs(want));
+        // and HF's loss: the mean NLL per scored token
+        assertEquals(wantPerToken, first.get("loss").asDouble(), 1e-4 * Math.abs(wantPerToken));
         // the base vocabulary's loss lies far outside that tolerance: the test tells the two apart
         assertTrue(Math.abs(want - plain) > 10 * 1e-4 * Math.abs(want), want + " vs " + plain + ": the PAD row must matter");
     }
@@ -174,7 +194,9 @@ class TrainCommandTest {
             a.addAll(List.of(bad));
             LoriCli.Result r = LoriCli.run(args(out, a.toArray(String[]::new)));
             assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
-            assertEquals(1, r.err().strip().lines().count(), r.err());
+            // one error line, the last (progress lines about the model and data may come before it on stderr)
+            assertEquals(1, r.err().lines().filter(l -> l.startsWith("error:")).count(), r.err());
+            assertTrue(r.err().strip().lines().reduce((x, y) -> y).orElse("").startsWith("error: "), r.err());
             assertFalse(Files.exists(out), String.join(" ", bad) + " left " + out);
         }
         Path file = Files.writeString(tmp.resolve("f.json"), "");
@@ -211,7 +233,7 @@ class TrainCommandTest {
         assertTrue(Double.isFinite(loss));
         LoriCli.Result again = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "2", "--resume"));
         assertEquals(0, again.code(), again.err());
-        assertTrue(again.out().contains("already has 2 steps of 2: nothing to train"), again.out());
+        assertTrue(again.err().contains("already has 2 steps of 2: nothing to train"), again.err());
         assertTrue(again.out().contains("done after 2 of 2 steps"), again.out());
         assertTrue(again.out().contains(String.format(java.util.Locale.ROOT, "%.4f", loss)), again.out() + " vs " + loss);
         try (var files = Files.walk(out)) {
@@ -261,12 +283,16 @@ class TrainCommandTest {
         shuffled.remove("--no-shuffle");
         LoriCli.Result r0 = LoriCli.run(shuffled.toArray(String[]::new));
         assertEquals(0, r0.code(), r0.err());
+        // a fresh adapter names the model folder it was trained on (config.json has no _name_or_path)
+        assertEquals(FIX.resolve("model").toAbsolutePath().normalize().toString(),
+                Json.read(full.resolve("adapter_config.json")).get("base_model_name_or_path").asText());
         List<String> k = new ArrayList<>(List.of(args(killed, common)));
         k.remove("--no-shuffle");
         k.addAll(List.of("--stop-after", "3"));
         LoriCli.Result r = LoriCli.run(k.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("stopped after 3 of 5"), r.out());
+        assertTrue(r.err().contains("B = 0"), "a fresh run says how A and B start: " + r.err());
         LoriCli.Result again = LoriCli.run(k.subList(0, k.size() - 2).toArray(String[]::new));
         assertEquals(2, again.code(), "a non-empty --out needs --resume");
         assertTrue(again.err().contains("--resume"), again.err());
@@ -274,7 +300,8 @@ class TrainCommandTest {
         k.add("--resume");
         r = LoriCli.run(k.toArray(String[]::new));
         assertEquals(0, r.code(), r.err() + r.out());
-        assertTrue(r.out().contains("resuming after step 3"), r.out());
+        assertTrue(r.err().contains("resuming after step 3"), r.err());
+        assertFalse(r.err().contains("B = 0"), "a resumed run's B is not 0: " + r.err());
         assertArrayEquals(Files.readAllBytes(full.resolve("adapter_model.safetensors")), Files.readAllBytes(killed.resolve("adapter_model.safetensors")));
         assertEquals(Files.readAllLines(full.resolve("metrics.jsonl")).size(), Files.readAllLines(killed.resolve("metrics.jsonl")).size());
         // resuming with another batch size is refused

@@ -52,14 +52,15 @@ public final class SparkClusterRunner implements ClusterRunner {
     }
 
     @Override
-    public Evaluator.Report eval(Target target, EvalRun run, Path model, EvalRun.Adapters adapters, Path out, boolean resume, Progress progress) {
+    public Evaluator.Report eval(Target target, EvalRun run, Path model, EvalRun.Adapters adapters, EvalRun.Stops stops, Path out,
+                                 boolean resume, Progress progress) {
         Session session = new Session(target, "lori eval " + out.getFileName());
         try {
             JavaSparkContext sc = session.start();
             int workers = session.workers();
-            EvalRun.GeneratorSpec spec = run.generatorSpec(model.toAbsolutePath().normalize(), adapters);
+            EvalRun.GeneratorSpec spec = run.generatorSpec(model.toAbsolutePath().normalize(), adapters, stops);
             Loading.everywhere(sc, spec, workers);   // a worker that cannot load the model fails here, before anything is written
-            return run.run(model, adapters, out, resume, progress, s -> new ShardedGenerator(sc, s, workers));
+            return run.run(model, adapters, stops, out, resume, progress, s -> new ShardedGenerator(sc, s, workers));
         } catch (Exception e) {   // SparkException is checked, though Scala throws it undeclared
             throw oneLine(e);
         } finally {

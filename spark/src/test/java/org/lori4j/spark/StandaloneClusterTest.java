@@ -111,7 +111,7 @@ class StandaloneClusterTest {
         ok(LoriCli.run(train(one)));
         LoriCli.Result r = LoriCli.run(onCluster(train(two)));
         ok(r);
-        assertTrue(r.out().contains("2 data-parallel workers"), r.out());
+        assertTrue(r.err().contains("2 data-parallel workers"), r.err());   // progress goes to stderr
         assertSameAdapter(one, two);
         // stopped after step 2 (with a checkpoint), then resumed on the cluster: the uninterrupted run's adapter
         ok(LoriCli.run(onCluster(train(resumed, "--stop-after", "2"))));
@@ -136,7 +136,7 @@ class StandaloneClusterTest {
         JsonNode args = Json.read(one.resolve("training_args.json"));
         long kept = args.get("trainable_parameters").asLong();
         assertTrue(kept < 0.11 * 96_000 && kept > 0.09 * 96_000, "kept " + kept);
-        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "%,d bytes of gradients", 2 * (4 + 28 + 4 + 4 * kept))), r.out());
+        assertTrue(r.err().contains(String.format(java.util.Locale.ROOT, "%,d bytes of gradients", 2 * (4 + 28 + 4 + 4 * kept))), r.err());
 
         Path lone = tmp.resolve("lora-one"), ltwo = tmp.resolve("lora-two");
         ok(LoriCli.run(train(lone, "--method", "lora")));
@@ -172,7 +172,16 @@ class StandaloneClusterTest {
     @Test
     @Order(4)
     void aWorkerThatCannotLoadTheModelFailsWithOneLineAndWritesNothing() throws Exception {
+        // a folder that looks like a model to the driver (which does not load it) but whose weights are cut short:
+        // the workers fail to load it
         Path model = tmp.resolve("no-model"), out = tmp.resolve("e-bad");
+        Files.createDirectories(model);
+        try (var files = Files.list(org.lori4j.io.EmbeddedModel.path())) {
+            for (Path f : files.toList()) Files.copy(f, model.resolve(f.getFileName()));
+        }
+        Path weights = model.resolve("model.safetensors");
+        byte[] all = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(all, all.length / 2));
         LoriCli.Result r = LoriCli.run(onCluster(eval(out, "--model", model.toString())));
         assertEquals(2, r.code(), r.err());
         String err = r.err().strip();
