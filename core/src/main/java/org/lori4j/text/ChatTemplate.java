@@ -320,6 +320,9 @@ public final class ChatTemplate {
         TemplateRefused(String message) { super(message, null, false, false); }
     }
 
+    /** Python's {@code str.strip()}: removes Python's whitespace (U+00A0 and the other Zs too, unlike Java's strip). */
+    public static String pythonStrip(String s) { return PyTrim.strip(s, null, true, true); }
+
     /** The template text as stored in tokenizer_config.json. */
     public String source() { return source; }
 
