@@ -355,9 +355,15 @@ public final class Tokenizer implements AutoCloseable {
         return new Vocab(tokens, ids, special);
     }
 
-    /** Refuses the regular expressions ({"Regex": ...} anywhere in NODE) that {@link RegexRisk} finds risky. */
+    /**
+     * Refuses what the Rust library accepts on loading but panics on when encoding (a panic aborts the JVM): the
+     * regular expressions ({"Regex": ...} anywhere in NODE) that {@link RegexRisk} finds risky, and TemplateProcessing
+     * post-processors whose templates name special tokens they do not define or a second sequence ($B) in the
+     * single-sequence template (both unchecked when the library reads a file).
+     */
     private static void checkRegexes(com.fasterxml.jackson.core.TreeNode node, String field, Path file) {
         if (!(node instanceof JsonNode n)) return;
+        if (n.isObject() && "TemplateProcessing".equals(n.path("type").asText(null))) checkTemplate(n, field, file);
         if (n.isObject() && n.path("Regex").isTextual()) {
             String regex = n.get("Regex").asText();
             String why = RegexRisk.check(regex);
@@ -367,6 +373,28 @@ public final class Tokenizer implements AutoCloseable {
                         + " (the tokenizers library aborts the process when its backtracking limit is reached)");
         }
         for (JsonNode child : n) checkRegexes(child, field, file);
+    }
+
+    private static void checkTemplate(JsonNode t, String field, Path file) {
+        JsonNode specials = t.path("special_tokens");
+        for (var it = specials.fields(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode ids = e.getValue().path("ids"), toks = e.getValue().path("tokens");
+            if (!ids.isArray() || !toks.isArray() || ids.size() != toks.size())
+                throw new LoriException(file + ": " + field + ".special_tokens[" + Json.MAPPER.valueToTree(e.getKey())
+                        + "] needs lists 'ids' and 'tokens' of the same length");
+        }
+        for (String which : List.of("single", "pair")) {
+            for (JsonNode piece : t.path(which)) {
+                JsonNode special = piece.get("SpecialToken"), seq = piece.get("Sequence");
+                if (special != null && !specials.has(special.path("id").asText("")))
+                    throw new LoriException(file + ": " + field + "." + which + " uses special token "
+                            + special.path("id") + ", which " + field + ".special_tokens does not define");
+                if (seq != null && which.equals("single") && !"A".equals(seq.path("id").asText("A")))
+                    throw new LoriException(file + ": " + field + ".single uses sequence " + seq.path("id")
+                            + "; a single-sequence template has only A");
+            }
+        }
     }
 
     /** model.vocab is {token: id} for BPE/WordPiece/WordLevel and [[piece, score], ...] (id = index) for Unigram. */
