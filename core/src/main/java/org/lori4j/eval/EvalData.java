@@ -53,16 +53,13 @@ public final class EvalData {
     public static List<Row> read(Path file) {
         byte[] bytes;
         try (InputStream in = open(file)) {
-            bytes = TextFiles.readBytes(in, MAX_BYTES, file + (file.toString().endsWith(".gz") ? " (decompressed)" : ""));
+            bytes = TextFiles.readText(in, MAX_BYTES, file + (file.toString().endsWith(".gz") ? " (decompressed)" : ""));
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
-        String text = TextFiles.decode(bytes, file.toString());
-        int nul = text.indexOf('\0');
-        if (nul >= 0) throw new LoriException(file + ": not a text file (a NUL character at offset " + nul + ")");
-        return parse(file.toString(), text);
+        return parse(file.toString(), TextFiles.decode(bytes, file.toString()));
     }
 
     /** The largest evaluation file read (after decompression): far above the task files (a few MB). */

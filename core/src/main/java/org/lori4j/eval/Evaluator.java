@@ -78,6 +78,7 @@ public final class Evaluator {
      * "adapters", ...); with RESUME it must match the run.json already in OUT except for resumable settings.
      */
     public Report run(List<TaskData> tasks, Path out, boolean resume, ObjectNode meta) {
+        org.lori4j.io.OutputDir.checkTarget(out);
         Path runFile = out.resolve(RUN), genFile = out.resolve(GENERATIONS);
         Map<String, Generation> previous = Map.of();
         if (resume && Files.exists(runFile)) {

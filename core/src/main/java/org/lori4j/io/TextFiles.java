@@ -31,13 +31,26 @@ public final class TextFiles {
         return b;
     }
 
+    /**
+     * The bytes of a text stream, at most {@code max}, refusing a NUL byte as soon as it arrives (so that
+     * {@code /dev/zero} fails at its first read, not after {@code max} bytes).
+     */
+    public static byte[] readText(InputStream in, long max, String what) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[1 << 16];
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            for (int i = 0; i < n; i++)
+                if (buf[i] == 0) throw new LoriException(what + ": not a text file (a NUL byte at offset " + (out.size() + i) + ")");
+            if (out.size() + (long) n > max) throw new LoriException(what + ": larger than " + human(max) + "; refusing to read it whole");
+            out.write(buf, 0, n);
+        }
+        return out.toByteArray();
+    }
+
     /** A whole UTF-8 file of at most {@code max} bytes, without NUL characters. */
     public static String readString(Path file, long max) {
         try (InputStream in = Files.newInputStream(file)) {
-            String s = decode(readBytes(in, max, file.toString()), file.toString());
-            int nul = s.indexOf('\0');
-            if (nul >= 0) throw new LoriException(file + ": not a text file (a NUL character at offset " + nul + ")");
-            return s;
+            return decode(readText(in, max, file.toString()), file.toString());
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
