@@ -33,8 +33,8 @@ public final class OutputDir {
         }, "lori4j-remove-temporary-output"));
     }
 
-    /** Registers or unregisters a temporary entry for removal at shutdown. */
-    static void inProgress(Path p, boolean filling) {
+    /** Registers (FILLING) or unregisters a temporary entry for removal at shutdown. */
+    public static void inProgress(Path p, boolean filling) {
         if (filling) IN_PROGRESS.add(p); else IN_PROGRESS.remove(p);
     }
 

@@ -96,9 +96,9 @@ class PythonSandboxTest {
         // seen from the host: the program's process belongs to nobody (65534), not to the user running lori4j
         String marker = "lori-uid-probe-" + System.nanoTime();
         CompletableFuture<PythonSandbox.Outcome> running = CompletableFuture.supplyAsync(
-                () -> sandbox.run("# " + marker + "\nimport time\ntime.sleep(4)\n"));
+                () -> sandbox.run("# " + marker + "\nimport time\ntime.sleep(2)\n"));
         String owner = null;
-        for (int i = 0; i < 100 && owner == null; i++) {
+        for (int i = 0; i < 200 && owner == null && !running.isDone(); i++) {
             Thread.sleep(50);
             owner = ProcessHandle.allProcesses()
                     .filter(h -> h.info().commandLine().orElse("").contains("lori4j's runner"))
