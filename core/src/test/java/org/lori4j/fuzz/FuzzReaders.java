@@ -53,15 +53,18 @@ final class FuzzReaders {
                         for (Tensor t : st.tensors().values()) t.getFloat(0);
                     }
                 }),
-                new Reader("adapter (adapter_config.json + weights)", "adapter_config.json",
+                new Reader("adapter_config.json (PEFT's matching rules)", "adapter_config.json",
                         List.of(bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_config.json")),
-                                bytes(TestPaths.fixture("adapter").resolve("lora_b/adapter_config.json"))),
-                        Map.of("adapter_model.safetensors", bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_model.safetensors"))),
-                        true, (dir, f) -> {
+                                bytes(TestPaths.fixture("adapter").resolve("lora_b/adapter_config.json")),
+                                bytes(TestPaths.fixture("adapter").resolve("lora_c/adapter_config.json"))),
+                        Map.of(), true, (dir, f) -> {
                             AdapterConfig c = AdapterConfig.read(dir);
                             for (String m : LoraAdapter.llamaModuleNames(4)) { c.targets(m); c.rankFor(m); c.alphaFor(m); }
-                            LoraAdapter.load(dir);
                         }),
+                new Reader("adapter folder (adapter_config.json with its weights)", "adapter_config.json",
+                        List.of(bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_config.json"))),
+                        Map.of("adapter_model.safetensors", bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_model.safetensors"))),
+                        true, (dir, f) -> LoraAdapter.load(dir)),
                 new Reader("adapter weights (adapter_model.safetensors)", "adapter_model.safetensors",
                         List.of(bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_model.safetensors"))),
                         Map.of("adapter_config.json", bytes(TestPaths.fixture("adapter").resolve("lora_a/adapter_config.json"))),
@@ -75,7 +78,7 @@ final class FuzzReaders {
                 new Reader("torch pickle (.pt / .bin)", "mask.pt", List.of(bytes(TestPaths.fixture("adapter").resolve("pt/ordered.pt")),
                         bytes(TestPaths.fixture("adapter").resolve("pt/noncontiguous.pt")), bytes(TestPaths.fixture("adapter").resolve("pt/shared.pt"))),
                         Map.of(), false, (dir, f) -> TorchPickle.readTensors(f)),
-                new Reader("tokenizer.json", "tokenizer.json", List.of(tokenizerJsonSeed()), Map.of(), true, (dir, f) -> {
+                new Reader("tokenizer.json", "tokenizer.json", List.of(tokenizerJsonSeed(), byteLevelSeed()), Map.of(), true, (dir, f) -> {
                     try (Tokenizer t = Tokenizer.load(dir)) {
                         t.decode(t.encode("Once upon a time, 12 cats' hats\u00e9\u4e2d", true), false);
                     }
@@ -139,6 +142,56 @@ final class FuzzReaders {
     private static byte[] tokenizerJsonSeed() {
         return SentencePieceModel.read(TestPaths.realdata("stories260K").resolve("tok512.model")).toTokenizerJson()
                 .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] byteLevelSeed;
+
+    /**
+     * A small byte-level BPE tokenizer.json made from Llama 3's (its Split regex and ByteLevel pieces, the first 1000
+     * tokens with the merges among them, BOS as a TemplateProcessing post-processor): the structures the
+     * SentencePiece seed lacks, at a size that loads in milliseconds.
+     */
+    static synchronized byte[] byteLevelSeed() {
+        if (byteLevelSeed != null) return byteLevelSeed;
+        com.fasterxml.jackson.databind.JsonNode full = org.lori4j.io.Json.read(TestPaths.realdata("llama3-tokenizer").resolve("tokenizer.json"));
+        com.fasterxml.jackson.databind.node.ObjectNode out = org.lori4j.io.Json.MAPPER.createObjectNode();
+        out.put("version", "1.0");
+        out.putNull("truncation");
+        out.putNull("padding");
+        com.fasterxml.jackson.databind.node.ArrayNode added = out.putArray("added_tokens");
+        added.addObject().put("id", 1000).put("content", "<|begin_of_text|>").put("single_word", false).put("lstrip", false)
+                .put("rstrip", false).put("normalized", false).put("special", true);
+        added.addObject().put("id", 1001).put("content", "<|eot_id|>").put("single_word", false).put("lstrip", false)
+                .put("rstrip", false).put("normalized", false).put("special", true);
+        out.putNull("normalizer");
+        out.set("pre_tokenizer", full.get("pre_tokenizer"));
+        com.fasterxml.jackson.databind.node.ObjectNode post = out.putObject("post_processor");
+        post.put("type", "TemplateProcessing");
+        post.putArray("single").addObject().putObject("SpecialToken").put("id", "<|begin_of_text|>").put("type_id", 0);
+        ((com.fasterxml.jackson.databind.node.ArrayNode) post.get("single")).addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        post.putArray("pair").addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ((com.fasterxml.jackson.databind.node.ArrayNode) post.get("pair")).addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        com.fasterxml.jackson.databind.node.ObjectNode bos = post.putObject("special_tokens").putObject("<|begin_of_text|>");
+        bos.put("id", "<|begin_of_text|>");
+        bos.putArray("ids").add(1000);
+        bos.putArray("tokens").add("<|begin_of_text|>");
+        out.set("decoder", full.get("decoder"));
+        com.fasterxml.jackson.databind.node.ObjectNode model = ((com.fasterxml.jackson.databind.node.ObjectNode) full.get("model").deepCopy());
+        com.fasterxml.jackson.databind.node.ObjectNode vocab = org.lori4j.io.Json.MAPPER.createObjectNode();
+        for (var it = full.get("model").get("vocab").fields(); it.hasNext(); ) {
+            var e = it.next();
+            if (e.getValue().asInt() < 1000) vocab.set(e.getKey(), e.getValue());
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode merges = org.lori4j.io.Json.MAPPER.createArrayNode();
+        for (com.fasterxml.jackson.databind.JsonNode m : full.get("model").get("merges")) {
+            String[] ab = m.asText().split(" ");
+            if (ab.length == 2 && vocab.has(ab[0]) && vocab.has(ab[1]) && vocab.has(ab[0] + ab[1])) merges.add(m);
+        }
+        model.set("vocab", vocab);
+        model.set("merges", merges);
+        out.set("model", model);
+        byteLevelSeed = out.toString().getBytes(StandardCharsets.UTF_8);
+        return byteLevelSeed;
     }
 
     private static byte[] chatTemplateSeed() {

@@ -54,6 +54,14 @@ class ReaderFuzzTest {
             return th;
         });
         try {
+            // the seeds themselves read without error (else the mutations would exercise only error paths)
+            for (byte[] seedBytes : r.seeds()) {
+                org.lori4j.io.OutputDir.deleteTree(dir);
+                Files.createDirectories(dir);
+                for (Map.Entry<String, byte[]> e : r.companions().entrySet()) Files.write(dir.resolve(e.getKey()), e.getValue());
+                Files.write(dir.resolve(r.file()), seedBytes);
+                r.read().read(dir, dir.resolve(r.file()));
+            }
             List<byte[]> fixed = r.text() ? beyondJacksonLimits() : List.of();
             for (int c = 0; c < cases + fixed.size(); c++) {
                 byte[] input = c < fixed.size() ? fixed.get(c)
