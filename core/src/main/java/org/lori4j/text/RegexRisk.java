@@ -24,8 +24,21 @@ import java.util.regex.PatternSyntaxException;
 final class RegexRisk {
     private RegexRisk() {}
 
+    /** Deeper nesting of groups or classes is refused: Oniguruma's recursive parser overflows the stack on ~2000. */
+    static final int MAX_NESTING = 100;
+    /** Longer patterns are refused (real ones are under 1,000 characters). */
+    static final int MAX_LENGTH = 50_000;
+
     /** Why the pattern is refused, or null when it passes. */
     static String check(String regex) {
+        if (regex.length() > MAX_LENGTH) return "longer than " + MAX_LENGTH + " characters";
+        int depth = 0;
+        for (int i = 0; i < regex.length(); i++) {
+            char c = regex.charAt(i);
+            if (c == '\\') i++;
+            else if (c == '(' || c == '[') { if (++depth > MAX_NESTING) return "nested more than " + MAX_NESTING + " deep"; }
+            else if (c == ')' || c == ']') depth = Math.max(0, depth - 1);
+        }
         try {
             Node n = new Parser(regex).parse();
             return n.risk(false);

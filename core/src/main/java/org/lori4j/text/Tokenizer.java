@@ -370,7 +370,7 @@ public final class Tokenizer implements AutoCloseable {
             if (why != null)
                 throw new LoriException(file + ": " + field + " regex " + Json.MAPPER.valueToTree(regex.length() > 80
                         ? regex.substring(0, 80) + "..." : regex) + " refused: " + why
-                        + " (the tokenizers library aborts the process when its backtracking limit is reached)");
+                        + " (the regex engine of the tokenizers library could crash or abort the process on it)");
         }
         for (JsonNode child : n) checkRegexes(child, field, file);
     }

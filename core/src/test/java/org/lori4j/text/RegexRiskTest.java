@@ -31,7 +31,8 @@ class RegexRiskTest {
     void backtrackingBombsAreRefused() {
         for (String r : List.of("(a+)+$", "(a|a)+$", "(.*)*x", "((a*)*)*b", "(?:\\s|\\s)*x", "\\s*\\s*x", ".*a.*b",
                 "(\\w+\\s?)+$", "(x+x+)+y", "(a)\\1", "(?<n>a)\\k<n>", "(?:a{1,10}){1,10}b", "([a-z]+)*=",
-                "\\s*[\\r\\n]*(?=x)"))
+                "\\s*[\\r\\n]*(?=x)", "[".repeat(2000) + "a" + "]".repeat(2000), "(".repeat(2000) + "a" + ")".repeat(2000),
+                "a".repeat(60_000)))
             assertNotNull(RegexRisk.check(r), r);
     }
 }
