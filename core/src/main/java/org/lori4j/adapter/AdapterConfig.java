@@ -164,14 +164,32 @@ public record AdapterConfig(
      */
     static String patternKey(Iterable<String> keys, String moduleName) {
         for (String k : keys) {
-            if (Pattern.compile("^(?:.*\\.)?(?:" + pyRegex(k) + ")$").matcher(moduleName).find()) return k;
+            if (compiled("^(?:.*\\.)?(?:" + pyRegex(k) + ")$").matcher(moduleName).find()) return k;
         }
         return null;
     }
 
     static boolean pyFullMatch(String regex, String s) {
-        return Pattern.compile(pyRegex(regex)).matcher(s).matches();
+        return compiled(pyRegex(regex)).matcher(s).matches();
     }
+
+    /** Compiled patterns, so that matching a config's patterns against every module compiles each once. */
+    private static final Map<String, Pattern> COMPILED = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override protected boolean removeEldestEntry(Map.Entry<String, Pattern> e) { return size() > 256; }
+            });
+
+    private static Pattern compiled(String regex) {
+        Pattern p = COMPILED.get(regex);
+        if (p == null) {
+            p = Pattern.compile(regex);
+            COMPILED.put(regex, p);
+        }
+        return p;
+    }
+
+    /** Longer patterns are refused: PEFT's are module names with a few alternatives. */
+    static final int MAX_PATTERN_CHARS = 10_000;
 
     /**
      * A Python regex of adapter_config.json for RE2/J, which matches in time linear in the module name whatever the
@@ -180,8 +198,11 @@ public record AdapterConfig(
      * RE2 lacks, are refused with a one-line error.
      */
     static String pyRegex(String regex) {
+        if (regex.length() > MAX_PATTERN_CHARS)
+            throw new LoriException("adapter_config.json: a regular expression of " + regex.length() + " characters is longer than "
+                    + MAX_PATTERN_CHARS + "; refused");
         try {
-            Pattern.compile(regex);
+            compiled(regex);
         } catch (PatternSyntaxException e) {
             throw new LoriException("adapter_config.json: regular expression '" + regex + "' is invalid or unsupported"
                     + " (no back-references or look-around): " + e.getDescription());

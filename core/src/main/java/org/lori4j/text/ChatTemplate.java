@@ -539,9 +539,12 @@ public final class ChatTemplate {
             if (step == 0) throw new TemplateRefused("range() arg 3 must not be zero");
             long n = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
             if (n > 100_000) throw new TemplateRefused("range of " + n + " numbers is longer than 100000");
-            List<Long> out = new ArrayList<>((int) Math.max(0, n));
-            for (long i = 0; i < n; i++) out.add(start + i * step);
-            return out;
+            int size = (int) Math.max(0, n);
+            long from = start, by = step;
+            return new java.util.AbstractList<>() {   // computed, not stored: nested loops over ranges allocate little
+                @Override public Long get(int i) { return from + i * by; }
+                @Override public int size() { return size; }
+            };
         }
 
         private static long num(Object o) {
