@@ -13,9 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 
 /**
  * The content of a PEFT {@code adapter_config.json} for a LoRA adapter (peft_type LORA), with PEFT's
@@ -125,11 +125,11 @@ public record AdapterConfig(
             Integer layer = null;
             if (layersPattern == null || layersPattern.isEmpty()) {
                 Matcher m = Pattern.compile("^.*?\\.[^.]*\\.(\\d+)\\.").matcher(moduleName);
-                if (m.find()) layer = Integer.parseInt(m.group(1));
+                if (m.find()) layer = layerNumber(m.group(1));
             } else {
                 for (String p : layersPattern) {
                     Matcher m = Pattern.compile("^.*?\\." + pyRegex(p) + "\\.(\\d+)\\.").matcher(moduleName);
-                    if (m.find()) { layer = Integer.parseInt(m.group(1)); break; }
+                    if (m.find()) { layer = layerNumber(m.group(1)); break; }
                 }
             }
             found = layer != null && layersToTransform.contains(layer);
@@ -171,24 +171,55 @@ public record AdapterConfig(
      */
     static String patternKey(Iterable<String> keys, String moduleName) {
         for (String k : keys) {
-            if (Pattern.compile("^(?:.*\\.)?(?:" + pyRegex(k) + ")$").matcher(moduleName).find()) return k;
+            if (compiled("^(?:.*\\.)?(?:" + pyRegex(k) + ")$").matcher(moduleName).find()) return k;
         }
         return null;
     }
 
     static boolean pyFullMatch(String regex, String s) {
-        return Pattern.compile(pyRegex(regex)).matcher(s).matches();
+        return compiled(pyRegex(regex)).matcher(s).matches();
     }
 
-    /** Python regex syntax to Java: named groups {@code (?P<n>...)} and backreferences {@code (?P=n)}. */
-    static String pyRegex(String regex) {
-        String r = regex.replace("(?P<", "(?<").replaceAll("\\(\\?P=(\\w+)\\)", "\\\\k<$1>");
-        try {
-            Pattern.compile(r);
-        } catch (PatternSyntaxException e) {
-            throw new LoriException("adapter_config.json: invalid regular expression '" + regex + "': " + e.getDescription());
+    /** Compiled patterns, so that matching a config's patterns against every module compiles each once. */
+    private static final Map<String, Pattern> COMPILED = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override protected boolean removeEldestEntry(Map.Entry<String, Pattern> e) { return size() > 256; }
+            });
+
+    private static Pattern compiled(String regex) {
+        Pattern p = COMPILED.get(regex);
+        if (p == null) {
+            p = Pattern.compile(regex);
+            COMPILED.put(regex, p);
         }
-        return r;
+        return p;
+    }
+
+    /** Longer patterns are refused: PEFT's are module names with a few alternatives. */
+    static final int MAX_PATTERN_CHARS = 10_000;
+
+    /**
+     * A Python regex of adapter_config.json for RE2/J, which matches in time linear in the module name whatever the
+     * pattern (a backtracking engine took minutes on {@code ((...(.*)*...)*)*x}). RE2 syntax is Python's for the
+     * patterns PEFT users write, named groups {@code (?P<n>...)} included; back-references and look-around, which
+     * RE2 lacks, are refused with a one-line error.
+     */
+    static String pyRegex(String regex) {
+        if (regex.length() > MAX_PATTERN_CHARS)
+            throw new LoriException("adapter_config.json: a regular expression of " + regex.length() + " characters is longer than "
+                    + MAX_PATTERN_CHARS + "; refused");
+        try {
+            compiled(regex);
+        } catch (PatternSyntaxException e) {
+            throw new LoriException("adapter_config.json: regular expression '" + regex + "' is invalid or unsupported"
+                    + " (no back-references or look-around): " + e.getDescription());
+        }
+        return regex;
+    }
+
+    /** A layer number of a module name, or null when it is not one (leading zeros, beyond int). */
+    static Integer layerNumber(String digits) {
+        return digits.matches("0|[1-9][0-9]{0,8}") ? Integer.valueOf(digits) : null;
     }
 
     // ------------------------------------------------------------------ JSON

@@ -239,6 +239,10 @@ public final class LoraAdapter {
             Matcher m = LLAMA_MODULE.matcher(name);
             if (!m.matches() || !AdapterConfig.LLAMA_PROJECTIONS.contains(m.group(3)))
                 throw new LoriException(file + ": LoRA on module " + name + " is not supported (only the seven Llama projections)");
+            // as PyTorch's module names: a layer number is written without leading zeros ("layers.00" names no module)
+            if (!m.group(1).matches("0|[1-9][0-9]{0,5}"))
+                throw new LoriException(file + ": module " + name + ": layer number '" + m.group(1)
+                        + "' is not a layer of any model (no leading zeros, at most 999999)");
             int r = (int) a.dim(0), in = (int) a.dim(1), out = (int) b.dim(0);
             if (b.dim(1) != r)
                 throw new LoriException(file + ": " + PREFIX + name + ".lora_B.weight has shape " + Arrays.toString(b.shape())

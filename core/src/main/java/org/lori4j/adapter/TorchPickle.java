@@ -37,6 +37,8 @@ public final class TorchPickle {
 
     /** Largest storage (bytes) a single entry may declare; far above any real adapter tensor. */
     private static final long MAX_STORAGE_BYTES = 1L << 40;
+    /** Largest data.pkl, counted in bytes actually inflated (a zip may claim any size). */
+    static final long MAX_PICKLE_BYTES = 64L << 20;
 
     /** Reads the file's top-level dict of name -> tensor (tensors are contiguous copies in the automatic arena). */
     public static Map<String, Tensor> readTensors(Path file) {
@@ -71,12 +73,19 @@ public final class TorchPickle {
         String prefix = pkl.getName().substring(0, pkl.getName().length() - "data.pkl".length());
         ZipEntry order = zip.getEntry(prefix + "byteorder");
         if (order != null) {
-            String bo = new String(zip.getInputStream(order).readAllBytes(), StandardCharsets.US_ASCII).trim();
+            String bo;
+            try (InputStream in = zip.getInputStream(order)) {
+                bo = new String(in.readNBytes(64), StandardCharsets.US_ASCII).trim();
+            }
             if (!bo.equals("little")) throw new LoriException(file + ": byte order '" + bo + "' is not supported");
         }
-        if (pkl.getSize() > (64L << 20)) throw new LoriException(file + ": corrupt torch file: data.pkl is too large");
+        if (pkl.getSize() > MAX_PICKLE_BYTES) throw new LoriException(file + ": corrupt torch file: data.pkl is too large");
         byte[] bytes;
-        try (InputStream in = zip.getInputStream(pkl)) { bytes = in.readAllBytes(); }
+        try (InputStream in = zip.getInputStream(pkl)) {
+            bytes = in.readNBytes((int) MAX_PICKLE_BYTES + 1);   // what inflates, not what the zip claims
+        }
+        if (bytes.length > MAX_PICKLE_BYTES)
+            throw new LoriException(file + ": corrupt torch file: data.pkl inflates to more than " + (MAX_PICKLE_BYTES >> 20) + " MiB");
         Object result = new Machine(bytes, zip, prefix, file).run();
         Map<?, ?> dict = result instanceof Map<?, ?> m ? m : null;
         if (dict == null)
@@ -149,7 +158,7 @@ public final class TorchPickle {
         }
 
         private String utf8(long len) {
-            if (len < 0 || pos + len > b.length) throw corrupt("string length " + len + " runs past the end");
+            if (len < 0 || len > b.length - pos) throw corrupt("string length " + Long.toUnsignedString(len) + " runs past the end");
             String s = new String(b, pos, (int) len, StandardCharsets.UTF_8);
             pos += (int) len;
             return s;
@@ -227,12 +236,12 @@ public final class TorchPickle {
                         if (!(args instanceof Tuple t)) throw corrupt("REDUCE arguments are not a tuple");
                         push(call(fn, t.items));
                     }
-                    case 's' -> { Object v = pop(), k = pop(); dict(top()).put(k, v); } // SETITEM
+                    case 's' -> { Object v = pop(), k = pop(); dict(top()).put(key(k), v); } // SETITEM
                     case 'u' -> { // SETITEMS
                         List<Object> kv = popMark();
                         if (kv.size() % 2 != 0) throw corrupt("SETITEMS with an odd number of items");
                         Map<Object, Object> d = dict(top());
-                        for (int i = 0; i < kv.size(); i += 2) d.put(kv.get(i), kv.get(i + 1));
+                        for (int i = 0; i < kv.size(); i += 2) d.put(key(kv.get(i)), kv.get(i + 1));
                     }
                     case 'a' -> { Object v = pop(); list(top()).add(v); } // APPEND
                     case 'e' -> { List<Object> items = popMark(); list(top()).addAll(items); } // APPENDS
@@ -258,6 +267,12 @@ public final class TorchPickle {
             long v = le(n);
             if (n < 8 && (v & (1L << (8 * n - 1))) != 0) v |= -1L << (8 * n); // sign-extend
             return v;
+        }
+
+        /** A dict key: a string or a number (a container as key could contain itself, and hashing it never ends). */
+        private Object key(Object k) {
+            if (k == null || k instanceof String || k instanceof Long || k instanceof Boolean || k instanceof Double) return k;
+            throw corrupt("dict key " + describe(k) + " (only strings and numbers)");
         }
 
         private Object memoGet(long key) {
@@ -308,6 +323,7 @@ public final class TorchPickle {
             if (!(t.items[1] instanceof Global g) || !STORAGES.containsKey(g.name)) throw corrupt("unknown storage type");
             if (!(t.items[2] instanceof String key) || !(t.items[4] instanceof Long numel) || numel < 0)
                 throw corrupt("malformed storage reference");
+            if (numel > MAX_STORAGE_BYTES / STORAGES.get(g.name).bytes()) throw corrupt("storage of " + numel + " elements");
             if (!key.matches("[A-Za-z0-9_]+")) throw corrupt("bad storage key '" + key + "'");
             return new StorageRef(STORAGES.get(g.name), key, numel);
         }
@@ -349,14 +365,24 @@ public final class TorchPickle {
             long[] size = longs(a[2], "size");
             long[] stride = longs(a[3], "stride");
             if (size.length != stride.length) throw corrupt("size and stride differ in length");
+            if (size.length > 64) throw corrupt("tensor of " + size.length + " dimensions");
             long numel = 1, maxIndex = offset;
-            for (int i = 0; i < size.length; i++) {
-                if (size[i] < 0 || stride[i] < 0) throw corrupt("negative size or stride");
-                numel = Math.multiplyExact(numel, size[i]);
+            try {
+                for (int i = 0; i < size.length; i++) {
+                    if (size[i] < 0 || stride[i] < 0) throw corrupt("negative size or stride");
+                    numel = Math.multiplyExact(numel, size[i]);
+                }
+                if (numel > 0)
+                    for (int i = 0; i < size.length; i++) maxIndex = Math.addExact(maxIndex, Math.multiplyExact(size[i] - 1, stride[i]));
+            } catch (ArithmeticException e) {
+                throw corrupt("tensor of size " + Arrays.toString(size) + " and stride " + Arrays.toString(stride) + " is too large");
             }
-            if (numel > 0) for (int i = 0; i < size.length; i++) maxIndex += (size[i] - 1) * stride[i];
             if (numel > 0 && maxIndex >= s.numel)
                 throw corrupt("tensor of size " + Arrays.toString(size) + " runs past its storage of " + s.numel);
+            // a strided view (stride 0 broadcasts) is copied out: no larger than the storage it views, times 16
+            if (numel > Math.max(s.numel, 1) * 16L)
+                throw corrupt("tensor of size " + Arrays.toString(size) + " is a view " + numel / Math.max(s.numel, 1)
+                        + " times larger than its storage");
             MemorySegment data = storageBytes(s);
             int eb = s.dtype.bytes();
             boolean contiguous = true;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lori4j.io.Json;
 import org.lori4j.io.LoriException;
+import org.lori4j.io.TextFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,14 +53,17 @@ public final class EvalData {
     public static List<Row> read(Path file) {
         byte[] bytes;
         try (InputStream in = open(file)) {
-            bytes = in.readAllBytes();
+            bytes = TextFiles.readText(in, MAX_BYTES, file + (file.toString().endsWith(".gz") ? " (decompressed)" : ""));
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
-        return parse(file.toString(), new String(bytes, StandardCharsets.UTF_8));
+        return parse(file.toString(), TextFiles.decode(bytes, file.toString()));
     }
+
+    /** The largest evaluation file read (after decompression): far above the task files (a few MB). */
+    static final long MAX_BYTES = 512L << 20;
 
     /** Parses the text of a data file named SOURCE (used in error messages). */
     public static List<Row> parse(String source, String text) {
@@ -92,7 +96,7 @@ public final class EvalData {
             if (p.nextToken() != null) throw new LoriException(source + ":" + p.currentTokenLocation().getLineNr() + ": unexpected content after the JSON array");
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
-            throw new LoriException(source + ":" + (loc == null ? "?" : loc.getLineNr()) + ": invalid JSON: " + e.getOriginalMessage());
+            throw new LoriException(source + ":" + (loc == null ? "?" : loc.getLineNr()) + ": invalid JSON: " + Json.parserMessage(e));
         } catch (IOException e) {
             throw new LoriException(source + ": cannot read: " + LoriException.reason(e));
         }
@@ -110,7 +114,7 @@ public final class EvalData {
             try {
                 node = Json.MAPPER.readTree(l);
             } catch (JsonProcessingException e) {
-                throw new LoriException(source + ":" + (n + 1) + ": invalid JSON: " + e.getOriginalMessage());
+                throw new LoriException(source + ":" + (n + 1) + ": invalid JSON: " + Json.parserMessage(e));
             }
             if (!node.isObject()) throw new LoriException(source + ":" + (n + 1) + ": expected a JSON object, found " + node.getNodeType().toString().toLowerCase());
             rows.add(new Row(source, n + 1, node));

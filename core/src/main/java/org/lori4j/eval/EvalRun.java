@@ -246,7 +246,7 @@ public final class EvalRun {
         if (o.sandbox() != null) {
             s.put("exec_timeout_s", o.sandbox().limits().timeout().toMillis() / 1000.0);
             s.put("exec_workers", execWorkers);
-            s.put("network_isolated", o.sandbox().networkIsolated());
+            s.put("sandbox", o.sandbox().isolation());
         }
         ObjectNode m = meta.putObject("model");
         m.put("path", model.toAbsolutePath().normalize().toString());

@@ -79,6 +79,7 @@ public final class Evaluator {
      * "adapters", ...); with RESUME it must match the run.json already in OUT except for resumable settings.
      */
     public Report run(List<TaskData> tasks, Path out, boolean resume, ObjectNode meta) {
+        org.lori4j.io.OutputDir.checkTarget(out);
         Path runFile = out.resolve(RUN), genFile = out.resolve(GENERATIONS);
         Map<String, Generation> previous = Map.of();
         if (resume && Files.exists(runFile)) {
@@ -99,14 +100,23 @@ public final class Evaluator {
         // Reuse finished outputs (scored again: rules or --score-on may have changed; executed code is not rerun).
         Map<String, Generation> done = new java.util.HashMap<>();
         List<Job> todo = new ArrayList<>();
+        boolean rescoredDiffer = false;
         for (Job j : jobs) {
             Generation g = previous.get(j.key());
             if (g == null) { todo.add(j); continue; }
             if (!g.prompt().equals(j.item().prompt())) throw new LoriException(genFile + ": the prompt of " + j.item().task()
                     + " item " + j.item().index() + " differs from " + j.item().where() + "; not the same run (use another --out)");
-            done.put(j.key(), j.task().executesCode() ? g
-                    : g.rescored(j.task().judge(j.item().withPrompt(g.promptSeen()), g.output(), settings.scoreOn())));
+            Generation now = j.task().executesCode() ? g
+                    : g.rescored(j.task().judge(j.item().withPrompt(g.promptSeen()), g.output(), settings.scoreOn()));
+            done.put(j.key(), now);
+            if (!now.equals(g)) {
+                previous.put(j.key(), now);
+                rescoredDiffer = true;
+            }
         }
+        // The rescored lines replace their stale correct/extracted/note in generations.jsonl (atomically), so that the
+        // file agrees with results.json.
+        if (rescoredDiffer) GenerationLog.rewrite(genFile, previous.values());
 
         long tokens = 0, genNanos = 0;
         String label = String.join(",", tasks.stream().map(t -> t.task().name()).toList());
@@ -131,7 +141,7 @@ public final class Evaluator {
                     TextGenerator.Completion c = pendingOuts.get(i);
                     Judgement jd = judged.get(i);
                     Generation g = new Generation(j.item().task(), j.item().index(), j.sample(), j.item().id(), j.item().category(),
-                            j.item().prompt(), c.truncatedPrompt(), c.text(), c.tokens(), jd.extracted(), j.item().gold(),
+                            j.item().prompt(), c.truncatedPrompt(), c.decodedPrompt(), c.text(), c.tokens(), jd.extracted(), j.item().gold(),
                             jd.correct(), jd.note());
                     log.write(g);
                     done.put(j.key(), g);
@@ -211,9 +221,9 @@ public final class Evaluator {
         return res;
     }
 
-    /** The item with the prompt the model saw (the truncated one, if it was cut). */
+    /** The item with the prompt its rules read (the truncated one if it was cut, the decoded one, see Completion). */
     private static EvalItem seen(Job j, TextGenerator.Completion c) {
-        return c.truncatedPrompt() == null ? j.item() : j.item().withPrompt(c.truncatedPrompt());
+        return c.scoredPrompt() == null ? j.item() : j.item().withPrompt(c.scoredPrompt());
     }
 
     /** A per-output seed: SplitMix64 of the run seed, item index and sample. */

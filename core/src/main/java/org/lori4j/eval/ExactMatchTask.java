@@ -1,5 +1,6 @@
 package org.lori4j.eval;
 
+import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.PromptTemplates;
 
 /**
@@ -28,17 +29,17 @@ public final class ExactMatchTask implements EvalTask {
     @Override
     public Judgement judge(EvalItem item, String output, ScoreOn scoreOn) {
         String pred = extract(output);
-        return new Judgement(pred, pred.equals(item.gold().strip()), "");
+        return new Judgement(pred, pred.equals(ChatTemplate.pythonStrip(item.gold())), "");
     }
 
-    /** The reference's general rule, then trimmed. */
+    /** The reference's general rule, then trimmed as Python's str.strip() trims (U+00A0 included). */
     static String extract(String output) {
         String s = output.replace(",", "");
         String p = Gsm8kAnswers.ANSWER_PROMPT;
         int at = s.indexOf(p);
-        if (at < 0) return s.strip();
+        if (at < 0) return ChatTemplate.pythonStrip(s);
         int from = at + p.length();
         int next = s.indexOf(p, from);
-        return (next >= 0 ? s.substring(from, next) : s.substring(from)).strip();
+        return ChatTemplate.pythonStrip(next >= 0 ? s.substring(from, next) : s.substring(from));
     }
 }

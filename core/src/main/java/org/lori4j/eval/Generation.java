@@ -10,21 +10,24 @@ import org.lori4j.io.LoriException;
  * The file is appended line by line as outputs finish, so --resume loses at most the items in flight.
  */
 public record Generation(String task, int index, int sample, String id, String category, String prompt,
-                         String truncatedPrompt, String output, int tokens, String extracted, String gold, boolean correct,
-                         String note) {
+                         String truncatedPrompt, String decodedPrompt, String output, int tokens, String extracted, String gold,
+                         boolean correct, String note) {
 
     /** The resume key: task, item index, sample number. */
     public String key() { return key(task, index, sample); }
 
     public static String key(String task, int index, int sample) { return task + "\u0000" + index + "\u0000" + sample; }
 
-    /** The prompt text the model saw: the truncated one when the prompt was cut. */
-    public String promptSeen() { return truncatedPrompt != null ? truncatedPrompt : prompt; }
+    /**
+     * The prompt text the answer rules read: the truncated one when the prompt was cut, else the decoded prompt tokens
+     * when they differ from the prompt text (as the reference scores), else the prompt.
+     */
+    public String promptSeen() { return truncatedPrompt != null ? truncatedPrompt : decodedPrompt != null ? decodedPrompt : prompt; }
 
     /** The same generation scored again (scoring rules or --score-on may differ from when it was written). */
     public Generation rescored(Judgement j) {
-        return new Generation(task, index, sample, id, category, prompt, truncatedPrompt, output, tokens, j.extracted(), gold,
-                j.correct(), j.note());
+        return new Generation(task, index, sample, id, category, prompt, truncatedPrompt, decodedPrompt, output, tokens,
+                j.extracted(), gold, j.correct(), j.note());
     }
 
     public ObjectNode toJson() {
@@ -36,6 +39,7 @@ public record Generation(String task, int index, int sample, String id, String c
         if (!category.isEmpty()) o.put("category", category);
         o.put("prompt", prompt);
         if (truncatedPrompt != null) o.put("truncated_prompt", truncatedPrompt);
+        if (decodedPrompt != null) o.put("decoded_prompt", decodedPrompt);
         o.put("output", output);
         o.put("tokens", tokens);
         o.put("extracted", extracted);
@@ -50,7 +54,8 @@ public record Generation(String task, int index, int sample, String id, String c
         try {
             return new Generation(req(o, "task", where).asText(), count(o, "index", where), count(o, "sample", where),
                     req(o, "id", where).asText(), o.path("category").asText(""), req(o, "prompt", where).asText(),
-                    o.hasNonNull("truncated_prompt") ? o.get("truncated_prompt").asText() : null, req(o, "output", where).asText(), o.path("tokens").asInt(0), o.path("extracted").asText(""),
+                    o.hasNonNull("truncated_prompt") ? o.get("truncated_prompt").asText() : null,
+                    o.hasNonNull("decoded_prompt") ? o.get("decoded_prompt").asText() : null, req(o, "output", where).asText(), o.path("tokens").asInt(0), o.path("extracted").asText(""),
                     o.path("gold").asText(""), o.path("correct").asBoolean(false), o.path("note").asText(""));
         } catch (RuntimeException e) {
             if (e instanceof LoriException) throw e;

@@ -114,6 +114,16 @@ public final class GenerationLog implements Closeable {
         return byKey;
     }
 
+    /** Replaces FILE by these lines, atomically (rescored outputs on resume). */
+    public static void rewrite(Path file, java.util.Collection<Generation> lines) {
+        org.lori4j.io.AtomicFiles.write(file, out -> {
+            for (Generation g : lines) {
+                out.write(LINE.writeValueAsBytes(g.toJson()));
+                out.write('\n');
+            }
+        });
+    }
+
     private static void appendNewline(Path file) {
         try {
             Files.write(file, new byte[]{'\n'}, StandardOpenOption.APPEND);

@@ -110,7 +110,8 @@ public final class ModelTextGenerator implements TextGenerator {
         List<String> stops = options.stopStrings();
         if (stops.isEmpty()) {
             generator.generate(prompts, seeds, maxNew, params, slots, null, (i, g) ->
-                    sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i])));
+                    sink.accept(i, new Completion(continuation(prompts.get(i), g), g.length, truncated[i],
+                            decodedPrompt(requests.get(i).prompt(), prompts.get(i), truncated[i]))));
             return;
         }
         // each sequence's text as it grows, so that it ends as soon as a stop string appears
@@ -122,8 +123,20 @@ public final class ModelTextGenerator implements TextGenerator {
         }, (i, token) -> cut.get(i).stopped(), (i, g) -> {
             text.remove(i);
             cut.remove(i);
-            sink.accept(i, new Completion(org.lori4j.generate.StopStrings.cut(continuation(prompts.get(i), g), stops), g.length, truncated[i]));
+            sink.accept(i, new Completion(org.lori4j.generate.StopStrings.cut(continuation(prompts.get(i), g), stops), g.length, truncated[i],
+                    decodedPrompt(requests.get(i).prompt(), prompts.get(i), truncated[i])));
         });
+    }
+
+    /**
+     * The prompt as the reference's answer rules see it: decode(prompt tokens), with special tokens skipped and the
+     * tokenizer's clean-up (null when it equals the prompt text, when the prompt was truncated, whose text is already
+     * decoded, and for code, which bigcode scores on the original prompt).
+     */
+    private String decodedPrompt(String text, int[] ids, String truncated) {
+        if (options.rawText() || truncated != null) return null;
+        String d = tokenizer.decode(ids, true, tokenizer.cleanUpTokenizationSpaces());
+        return d.equals(text) ? null : d;
     }
 
     /** decode(prompt + new) minus decode(prompt): the output as it appears in the reference's decoded sequence. */

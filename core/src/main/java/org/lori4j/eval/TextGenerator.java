@@ -15,11 +15,20 @@ public interface TextGenerator {
     record Request(String prompt, String target, long seed) implements java.io.Serializable {}
 
     /**
-     * The generated text (prompt not included, special tokens skipped), how many tokens it took, and the prompt
-     * text the model actually saw when it was truncated (null when the whole prompt was used).
+     * The generated text (prompt not included, special tokens skipped), how many tokens it took, the prompt
+     * text the model actually saw when it was truncated (null when the whole prompt was used), and the decoded
+     * prompt tokens when they differ from the prompt text (null otherwise).
      */
-    record Completion(String text, int tokens, String truncatedPrompt) implements java.io.Serializable {
-        public Completion(String text, int tokens) { this(text, tokens, null); }
+    record Completion(String text, int tokens, String truncatedPrompt, String decodedPrompt) implements java.io.Serializable {
+        public Completion(String text, int tokens) { this(text, tokens, null, null); }
+        public Completion(String text, int tokens, String truncatedPrompt) { this(text, tokens, truncatedPrompt, null); }
+
+        /**
+         * The prompt text the answer rules read before the output: the reference scores the decoded sequence, i.e.
+         * decode(prompt tokens) + output, which differs from the prompt text where the tokenizer cleans up spaces on
+         * decode (Llama 3: "shoot .38" decodes as "shoot.38"); null when it is the prompt text itself.
+         */
+        public String scoredPrompt() { return truncatedPrompt != null ? truncatedPrompt : decodedPrompt; }
     }
 
     /** Continues every request; the result has the same order and size as the requests. */

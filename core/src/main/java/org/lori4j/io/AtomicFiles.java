@@ -23,7 +23,9 @@ public final class AtomicFiles {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            OutputDir.removeStale(dir, target.getFileName().toString());
+            tmp = Files.createTempFile(dir, OutputDir.tmpPrefix(target.getFileName().toString()), "");
+            OutputDir.inProgress(tmp, true);
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 writer.write(out);
             }
@@ -33,11 +35,15 @@ public final class AtomicFiles {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
+            OutputDir.inProgress(tmp, false);
             tmp = null;
         } catch (IOException e) {
             throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } finally {
-            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+            if (tmp != null) {
+                try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+                OutputDir.inProgress(tmp, false);
+            }
         }
     }
 

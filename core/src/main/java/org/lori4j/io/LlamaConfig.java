@@ -198,8 +198,28 @@ public record LlamaConfig(
         JsonNode types = n.get("layer_types");
         if (types != null && !types.isNull() && window > 0 && !modelType.equals("mistral"))
             windowFrom = windowStartFromLayerTypes(types, layers, source);
+        plausible(source, "hidden_size", hidden, MAX_HIDDEN);
+        plausible(source, "intermediate_size", inter, MAX_INTERMEDIATE);
+        plausible(source, "num_hidden_layers", layers, MAX_LAYERS);
+        plausible(source, "num_attention_heads", heads, MAX_HEADS);
+        plausible(source, "head_dim", headDim, MAX_HEAD_DIM);
+        plausible(source, "vocab_size", vocab, MAX_VOCAB);
+        plausible(source, "max_position_embeddings", maxPos, MAX_POSITIONS);
+        if (kvHeads > heads)
+            throw new LoriException(source + ": num_key_value_heads " + kvHeads + " is more than num_attention_heads " + heads);
         return new LlamaConfig(modelType, hidden, inter, layers, heads, kvHeads, headDim, vocab, eps, theta, scaling,
                 maxPos, tie, bos, eos, dtype, bias, window, windowFrom);
+    }
+
+    // Plausibility limits, checked before anything is sized from the file: each is several times the largest
+    // Llama-family model (Llama 3.1 405B: hidden 16384, intermediate 53248, 126 layers, 128 heads of 128; vocabularies
+    // up to 256k; contexts up to 10M), and together they keep every product of them within int where code needs it.
+    static final int MAX_HIDDEN = 1 << 16, MAX_INTERMEDIATE = 1 << 18, MAX_LAYERS = 1024, MAX_HEADS = 1024,
+            MAX_HEAD_DIM = 2048, MAX_VOCAB = 1 << 22, MAX_POSITIONS = 1 << 26;
+
+    private static void plausible(String source, String field, int value, int max) {
+        if (value > max)
+            throw new LoriException(source + ": field '" + field + "' is " + value + ", implausibly large (at most " + max + ")");
     }
 
     /**

@@ -19,6 +19,70 @@ import java.util.stream.Stream;
 public final class OutputDir {
     private OutputDir() {}
 
+    /**
+     * Temporary folders and files this process is filling. A shutdown hook (Ctrl-C, SIGTERM) deletes them, so an
+     * interrupted command leaves no hidden temporary entry behind; one left by a process killed outright is removed
+     * by the next write beside it once that process is gone ({@link #removeStale}).
+     */
+    private static final java.util.Set<Path> IN_PROGRESS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final long PID = ProcessHandle.current().pid();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : IN_PROGRESS) deleteTree(p);
+        }, "lori4j-remove-temporary-output"));
+    }
+
+    /** Registers (FILLING) or unregisters a temporary entry for removal at shutdown. */
+    public static void inProgress(Path p, boolean filling) {
+        if (filling) IN_PROGRESS.add(p); else IN_PROGRESS.remove(p);
+    }
+
+    /** The name prefix of this process's temporary entries beside NAME: ".NAME.tmp-PID-". */
+    static String tmpPrefix(String name) {
+        return "." + name + ".tmp-" + PID + "-";
+    }
+
+    private static final java.util.regex.Pattern TMP_NAME = java.util.regex.Pattern.compile("\\.(.+)\\.(?:tmp|old)-(\\d+)(-.*)?");
+
+    /**
+     * Deletes the temporary entries beside NAME in PARENT left by processes that are gone (killed outright: no
+     * shutdown hook ran). Entries of a live process are kept; entries of older lori4j versions, without a process
+     * id in their name, when older than an hour.
+     */
+    static void removeStale(Path parent, String name) {
+        String start = "." + name + ".";
+        try (Stream<Path> s = Files.list(parent)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(start)) continue;
+                java.util.regex.Matcher m = TMP_NAME.matcher(n);
+                if (!m.matches() || !m.group(1).equals(name)) continue;
+                boolean stale;
+                if (m.group(3) == null) {   // ".NAME.tmp-RANDOM" of an older version
+                    stale = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < System.currentTimeMillis() - 3_600_000;
+                } else {
+                    long pid;
+                    try { pid = Long.parseLong(m.group(2)); } catch (NumberFormatException e) { continue; }
+                    stale = pid != PID && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+                }
+                if (stale) deleteTree(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // best effort: a leftover is harmless
+        }
+    }
+
+    /**
+     * Refuses output targets that would write into a file system root (e.g. {@code --out /}): no folder beside them
+     * can hold the temporary one, and replacing them is never what was meant.
+     */
+    public static void checkTarget(Path target) {
+        Path abs = target.toAbsolutePath().normalize();
+        if (abs.getParent() == null || abs.getFileName() == null)
+            throw new LoriException(target + ": is a file system root; name a folder to create (e.g. --out my-output)");
+    }
+
     /** Fills a fresh temporary folder. */
     @FunctionalInterface
     public interface Body { void write(Path tmp) throws IOException; }
@@ -46,6 +110,41 @@ public final class OutputDir {
         }
     }
 
+    /**
+     * Writes a whole folder in place of {@code target}: the new content is filled beside it, then the old folder (if
+     * any) is moved aside and the new one renamed into place, and the old one deleted; at no moment is there a mix of
+     * old and new content under the target's name (a kill between the two renames leaves the old folder, hidden, for
+     * the next run to remove). The caller decides whether an existing target may be replaced.
+     */
+    public static void replace(Path target, Body body) {
+        checkTarget(target);
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS))
+            throw new LoriException(target + ": exists and is not a folder");
+        Path tmp = fill(target, body);
+        Path abs = target.toAbsolutePath().normalize();
+        Path old = null;
+        try {
+            if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+                old = abs.resolveSibling("." + abs.getFileName() + ".old-" + PID + "-" + System.nanoTime());
+                inProgress(old, true);
+                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            move(tmp, abs);
+        } catch (IOException e) {
+            if (old != null && !Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+                try { Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE); old = null; } catch (IOException ignored) { }
+            }
+            throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
+        } finally {
+            deleteTree(tmp);
+            inProgress(tmp, false);
+            if (old != null) {
+                deleteTree(old);
+                inProgress(old, false);
+            }
+        }
+    }
+
     /** Writes a folder that must not exist yet (or be empty): refuses to mix old and new content. */
     public static void writeNew(Path target, Body body) {
         if (Files.exists(target)) {
@@ -69,6 +168,7 @@ public final class OutputDir {
             throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } finally {
             deleteTree(tmp);
+            inProgress(tmp, false);
         }
     }
 
@@ -87,12 +187,15 @@ public final class OutputDir {
     }
 
     private static Path fill(Path target, Body body) {
+        checkTarget(target);
         Path abs = target.toAbsolutePath().normalize();
         Path parent = abs.getParent();
         Path tmp;
         try {
             Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-");
+            removeStale(parent, abs.getFileName().toString());
+            tmp = Files.createTempDirectory(parent, tmpPrefix(abs.getFileName().toString()));
+            inProgress(tmp, true);
             AtomicFiles.readableByAll(tmp, true);
         } catch (IOException e) {
             throw new LoriException(target + ": cannot create the output folder: " + LoriException.reason(e), e);
@@ -102,9 +205,11 @@ public final class OutputDir {
             return tmp;
         } catch (IOException e) {
             deleteTree(tmp);
+            inProgress(tmp, false);
             throw new LoriException(target + ": cannot write: " + LoriException.reason(e), e);
         } catch (RuntimeException | Error e) {
             deleteTree(tmp);
+            inProgress(tmp, false);
             throw e;
         }
     }

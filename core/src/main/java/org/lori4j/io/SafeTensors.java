@@ -47,7 +47,8 @@ public final class SafeTensors {
     static final Pattern SHARD_NAME = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
 
     /** Duplicate names would silently hide a tensor; refuse them. */
-    private static final ObjectReader HEADER_READER = Json.MAPPER.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private static final ObjectReader HEADER_READER = Json.MAPPER.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final ObjectWriter COMPACT = Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
     private SafeTensors() {}
@@ -107,11 +108,15 @@ public final class SafeTensors {
         if (n > MAX_HEADER_BYTES)
             throw new LoriException(file + ": header length " + n + " is larger than the 100 MB limit");
         byte[] hb = whole.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+        // as the reference reader: UTF-8 text that starts with '{' and holds one JSON value, then only whitespace
+        // (the writer's space padding); anything else after the object is refused
+        String text = TextFiles.decode(hb, file + ": header");
+        if (!text.startsWith("{")) throw new LoriException(file + ": invalid JSON header: it does not start with '{'");
         JsonNode root;
         try {
-            root = HEADER_READER.readTree(hb);
+            root = HEADER_READER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new LoriException(file + ": invalid JSON header: " + oneLine(e.getOriginalMessage()));
+            throw new LoriException(file + ": invalid JSON header: " + Json.parserMessage(e));
         } catch (IOException e) {
             throw new LoriException(file + ": invalid JSON header: " + oneLine(e.getMessage()));
         }

@@ -87,13 +87,51 @@ public final class Quickstart {
      * folder renamed into place; files of an earlier run with the same names are replaced).
      */
     public static Results run(QuickstartOptions opt, Path modelDir, Path out, Listener listener) {
-        if (Files.exists(out) && !Files.isDirectory(out)) throw new LoriException(out + ": exists and is not a folder");
+        checkOut(out);
         Results[] res = new Results[1];
         try (LlamaModel model = LlamaModel.load(modelDir); Tokenizer tok = Tokenizer.load(modelDir)) {
             Quickstart q = new Quickstart(opt, modelDir, model, tok, listener);
-            OutputDir.write(out, tmp -> res[0] = q.runInto(tmp));
+            OutputDir.replace(out, tmp -> res[0] = q.runInto(tmp));
         }
         return res[0];
+    }
+
+    /** What a quickstart writes at the top of its folder. */
+    static final java.util.Set<String> OUTPUTS = java.util.Set.of("results.md", "results.json", "predictions.jsonl", "plots",
+            "data", "adapters");
+
+    /**
+     * The output folder is written whole, replacing an earlier one (all-or-nothing): OUT must be new, empty, or an
+     * earlier quickstart's output with nothing else in it, so that no file of the user's is replaced or lost.
+     */
+    static void checkOut(Path out) {
+        OutputDir.checkTarget(out);
+        if (!Files.exists(out)) return;
+        if (!Files.isDirectory(out)) throw new LoriException(out + ": exists and is not a folder");
+        List<String> names;
+        try (var s = Files.list(out)) {
+            names = s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new LoriException(out + ": cannot read: " + LoriException.reason(e));
+        }
+        if (names.isEmpty()) return;
+        boolean earlier = names.contains("results.json") && isQuickstartResults(out.resolve("results.json"));
+        if (!earlier)
+            throw new LoriException(out + ": exists and is not an earlier quickstart output; the quickstart replaces its"
+                    + " --out folder whole, so give a new or empty folder");
+        for (String n : names)
+            if (!OUTPUTS.contains(n))
+                throw new LoriException(out + ": holds '" + n + "', which the quickstart does not write; it replaces its"
+                        + " --out folder whole, so move that away or give another folder");
+    }
+
+    private static boolean isQuickstartResults(Path file) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode j = Json.read(file);
+            return j.has("single_task") && j.has("merging") && j.has("continual");
+        } catch (LoriException e) {
+            return false;
+        }
     }
 
     private Results runInto(Path dir) throws IOException {

@@ -104,9 +104,15 @@ public final class Parallel {
     }
 
     private static int configuredThreads() {
-        int def = Runtime.getRuntime().availableProcessors();
-        String s = System.getProperty("lori.threads");
-        if (s == null || s.isBlank()) s = System.getenv("LORI_THREADS");
+        return configuredThreads(System.getProperty("lori.threads"), System.getenv("LORI_THREADS"),
+                Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The thread count for these settings: the property, else the variable, else the processors (1 to 1024). */
+    static int configuredThreads(String property, String env, int processors) {
+        int def = processors;
+        String s = property;
+        if (s == null || s.isBlank()) s = env;
         if (s == null || s.isBlank()) return Math.max(1, def);
         try {
             int t = Integer.parseInt(s.trim());

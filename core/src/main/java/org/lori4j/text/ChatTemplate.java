@@ -74,6 +74,7 @@ public final class ChatTemplate {
     private ChatTemplate(String source, Map<String, Object> specialTokens, String origin) {
         this.origin = origin;
         this.source = source;
+        checkNesting(source, origin);
         this.prepared = prepareSource(source);
         this.specials = Map.copyOf(specialTokens);
         JinjavaConfig config = JinjavaConfig.newBuilder()
@@ -89,12 +90,23 @@ public final class ChatTemplate {
                         .withUsePyishObjectMapper(true)
                         .build())
                 .withElResolver(RESOLVER)
+                // bounds (a template is code from a file): output, strings, lists, maps, ranges, nesting
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxListSize(100_000)
+                .withMaxMapSize(100_000)
+                .withRangeLimit(100_000)
+                .withMaxRenderDepth(50)
+                .withMaxMacroRecursionDepth(50)
+                .withNodePreProcessor((node, interpreter) -> Budget.check())   // the time budget, at every node rendered
                 .build();
         this.jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", Functions.class,
                 "raiseException", String.class));
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", Functions.class,
                 "strftimeNow", String.class));
+        // Python's range, checking the render's time budget (loops over ranges evaluate no other expression)
+        jinjava.registerFunction(new ELFunctionDefinition("", "range", Functions.class, "range", Object.class, Object[].class));
         jinjava.registerFilter(new ToJson());
         jinjava.registerFilter(new PyTrim());
         jinjava.registerTag(new Generation());
@@ -125,11 +137,7 @@ public final class ChatTemplate {
         JsonNode tc = Files.isRegularFile(file) ? Json.read(file) : Json.MAPPER.createObjectNode();
         Map<String, Object> specials = specialTokens(dir, tc);
         if (Files.isRegularFile(jinja)) {
-            try {
-                return Optional.of(new ChatTemplate(Files.readString(jinja), specials, jinja.toString()));
-            } catch (java.io.IOException | java.io.UncheckedIOException e) {
-                throw new LoriException(jinja + ": cannot read: " + LoriException.reason(e));
-            }
+            return Optional.of(new ChatTemplate(org.lori4j.io.TextFiles.readString(jinja, MAX_OUTPUT_CHARS), specials, jinja.toString()));
         }
         JsonNode t = tc.get("chat_template");
         if (t == null || t.isNull()) return Optional.empty();
@@ -202,19 +210,118 @@ public final class ChatTemplate {
         vars.putAll(extra);
         vars.put("messages", msgs);
         vars.put("add_generation_prompt", addGenerationPrompt);
-        RenderResult r = jinjava.renderForResult(prepared, vars);
+        RenderResult r;
+        Budget.start(renderTimeoutNanos);
+        try {
+            r = jinjava.renderForResult(prepared, vars);
+        } catch (Budget.Exceeded e) {
+            throw new LoriException("chat template" + (origin == null ? "" : " of " + origin) + ": rendering took longer than "
+                    + renderTimeoutNanos / 1e9 + " s; stopped");
+        } catch (StackOverflowError e) {
+            throw new LoriException("chat template" + (origin == null ? "" : " of " + origin) + ": nested too deeply to render");
+        } finally {
+            Budget.stop();
+        }
         for (TemplateError e : r.getErrors()) {
             TemplateRaised raised = findRaised(e.getException());
-            if (raised != null) throw new LoriException("chat template: " + raised.getMessage());
+            if (raised != null) throw new LoriException("chat template: " + oneLine(raised.getMessage()));
+            for (Throwable t = e.getException(); t != null && t != t.getCause(); t = t.getCause())
+                if (t instanceof Budget.Exceeded)
+                    throw new LoriException("chat template" + (origin == null ? "" : " of " + origin) + ": rendering took longer than "
+                            + renderTimeoutNanos / 1e9 + " s; stopped");
         }
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new LoriException("chat template error at line " + e.getLineno() + (origin == null ? "" : " of " + origin) + ": "
-                        + oneLine(e.getMessage()));
+                throw new LoriException("chat template error" + (e.getLineno() > 0 ? " at line " + e.getLineno() : "")
+                        + (origin == null ? "" : (e.getLineno() > 0 ? " of " : " in ") + origin) + ": " + oneLine(e.getMessage()));
             }
         }
         return r.getOutput();
     }
+
+    /** The longest rendered prompt (characters), and the longest string a template may build. */
+    static final long MAX_OUTPUT_CHARS = org.lori4j.text.Tokenizer.MAX_TEXT_CHARS;
+    /** The render's time budget (a test may shorten it). */
+    static volatile long renderTimeoutNanos = 5_000_000_000L;
+    /** The deepest nesting of brackets or block tags a template may have (real ones stay below 10). */
+    static final int MAX_NESTING = 100;
+
+    /**
+     * Refuses templates nested deeper than {@link #MAX_NESTING} brackets inside tags or block tags (10,000 nested
+     * parentheses or {% if %} overflow the stacks of Jinjava's recursive parsers), with one line.
+     */
+    static void checkNesting(String s, String origin) {
+        if (s.length() > MAX_OUTPUT_CHARS)
+            throw new LoriException("chat template" + (origin == null ? "" : " of " + origin) + " is longer than " + MAX_OUTPUT_CHARS + " characters");
+        int brackets = 0, blocks = 0, max = 0;
+        boolean inTag = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!inTag) {
+                if (c == '{' && i + 1 < s.length() && (s.charAt(i + 1) == '{' || s.charAt(i + 1) == '%')) {
+                    inTag = true;
+                    if (s.charAt(i + 1) == '%') {
+                        int j = i + 2;
+                        while (j < s.length() && (s.charAt(j) == ' ' || s.charAt(j) == '-' || s.charAt(j) == '+')) j++;
+                        int k = j;
+                        while (k < s.length() && Character.isLetter(s.charAt(k))) k++;
+                        String word = s.substring(j, k);
+                        if (word.startsWith("end")) blocks = Math.max(0, blocks - 1);
+                        else if (BLOCK_TAGS.contains(word)) blocks++;
+                    }
+                    i++;
+                }
+            } else if (c == '(' || c == '[' || c == '{') {
+                brackets++;
+            } else if (c == ')' || c == ']' || (c == '}' && !(i + 1 < s.length() && s.charAt(i + 1) == '}' && brackets == 0))) {
+                brackets = Math.max(0, brackets - 1);
+            } else if ((c == '}' || c == '%') && i + 1 < s.length() && s.charAt(i + 1) == '}') {
+                inTag = false;
+                brackets = 0;
+                i++;
+            }
+            max = Math.max(max, Math.max(brackets, blocks));
+            if (max > MAX_NESTING)
+                throw new LoriException("chat template" + (origin == null ? "" : " of " + origin) + " nests brackets or block tags"
+                        + " more than " + MAX_NESTING + " deep (at character " + i + "); refusing to render it");
+        }
+    }
+
+    private static final java.util.Set<String> BLOCK_TAGS = java.util.Set.of("if", "for", "macro", "call", "filter",
+            "block", "raw", "with", "generation", "autoescape");
+
+    /**
+     * The time budget of the render on this thread: checked at each expression (the resolver sees every one), so a
+     * template whose loops never end stops at the deadline. Exceeded is an Error, so that Jinjava, which records
+     * exceptions and renders on, lets it through.
+     */
+    static final class Budget {
+        private static final ThreadLocal<long[]> DEADLINE = new ThreadLocal<>();
+
+        static final class Exceeded extends Error {
+            Exceeded() { super("chat template render time exceeded", null, false, false); }
+        }
+
+        static void start(long nanos) { DEADLINE.set(new long[]{System.nanoTime() + nanos}); }
+        static void stop() { DEADLINE.remove(); }
+
+        static void check() {
+            long[] d = DEADLINE.get();
+            if (d != null && System.nanoTime() - d[0] > 0) throw new Exceeded();
+        }
+
+        static void checkLength(long chars) {
+            if (chars > MAX_OUTPUT_CHARS) throw new TemplateRefused("a string of " + chars + " characters is too long");
+        }
+    }
+
+    /** A call a chat template may not make (Java methods, over-long strings); recorded as a template error. */
+    static final class TemplateRefused extends RuntimeException {
+        TemplateRefused(String message) { super(message, null, false, false); }
+    }
+
+    /** Python's {@code str.strip()}: removes Python's whitespace (U+00A0 and the other Zs too, unlike Java's strip). */
+    public static String pythonStrip(String s) { return PyTrim.strip(s, null, true, true); }
 
     /** The template text as stored in tokenizer_config.json. */
     public String source() { return source; }
@@ -418,6 +525,36 @@ public final class ChatTemplate {
 
         /** Python time.strftime on the local time for the common codes (%d %m %Y %y %b %B %a %A %H %M %S %j %p %%). */
         public static String strftimeNow(String format) { return strftime(format, ZonedDateTime.now()); }
+
+        /** range(stop), range(start, stop[, step]) as Python's, at most 100,000 numbers (Jinja2's sandbox limit). */
+        public static List<Long> range(Object first, Object... rest) {
+            Budget.check();
+            long start = 0, stop, step = 1;
+            if (rest == null || rest.length == 0) stop = num(first);
+            else {
+                start = num(first);
+                stop = num(rest[0]);
+                if (rest.length > 1) step = num(rest[1]);
+            }
+            if (step == 0) throw new TemplateRefused("range() arg 3 must not be zero");
+            long n = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
+            if (n > 100_000) throw new TemplateRefused("range of " + n + " numbers is longer than 100000");
+            int size = (int) Math.max(0, n);
+            long from = start, by = step;
+            return new java.util.AbstractList<>() {   // computed, not stored: nested loops over ranges allocate little
+                @Override public Long get(int i) { return from + i * by; }
+                @Override public int size() { return size; }
+            };
+        }
+
+        private static long num(Object o) {
+            if (o instanceof Number x) return x.longValue();
+            try {
+                return Long.parseLong(String.valueOf(o).strip());
+            } catch (NumberFormatException e) {
+                throw new TemplateRefused("range() needs integers, got " + o);
+            }
+        }
     }
 
     static String strftime(String format, ZonedDateTime t) {
@@ -457,6 +594,8 @@ public final class ChatTemplate {
     }
 
     private static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").strip();
+        if (s == null) return "";
+        s = s.replaceAll("\\s*\\R\\s*", " ").strip();
+        return s.length() > 500 ? s.substring(0, 500) + "..." : s;
     }
 }

@@ -19,12 +19,31 @@ final class PyStrMethods extends ELResolver {
 
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
-        if (!(base instanceof String s) || method == null) return null;
+        ChatTemplate.Budget.check();
+        if (method == null) return null;
+        String name = method.toString();
+        if (!(base instanceof String s)) {
+            // Java's own methods of other objects stay out of reach too, but for the read-only dict methods
+            // templates use (Jinja2's immutable sandbox allows no more)
+            if ((base instanceof java.util.Map<?, ?> || base instanceof Collection<?> || base instanceof Number
+                    || base instanceof Boolean || base instanceof Class<?>) && !DICT_METHODS.contains(name))
+                throw new ChatTemplate.TemplateRefused("'" + typeName(base) + "' object has no attribute '" + name + "'");
+            return null;
+        }
         Object[] a = params == null ? new Object[0] : params;
-        Object r = call(s, method.toString(), a);
-        if (r == NOT_MINE) return null;
+        Object r = call(s, name, a);
+        // never java.lang.String's methods: 'a'.repeat(2000000000) would allocate gigabytes
+        if (r == NOT_MINE) throw new ChatTemplate.TemplateRefused("'str' object has no attribute '" + name + "'");
+        if (r instanceof String out) ChatTemplate.Budget.checkLength(out.length());
         context.setPropertyResolved(true);
         return r;
+    }
+
+    private static final java.util.Set<String> DICT_METHODS = java.util.Set.of("items", "keys", "values", "get");
+
+    private static String typeName(Object o) {
+        return o instanceof java.util.Map<?, ?> ? "dict" : o instanceof java.util.List<?> ? "list"
+                : o instanceof Number ? "number" : o instanceof Boolean ? "bool" : o.getClass().getSimpleName();
     }
 
     private static final Object NOT_MINE = new Object();
@@ -153,7 +172,10 @@ final class PyStrMethods extends ELResolver {
     @Override public Class<?> getCommonPropertyType(ELContext context, Object base) { return null; }
     @Override public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) { return null; }
     @Override public Class<?> getType(ELContext context, Object base, Object property) { return null; }
-    @Override public Object getValue(ELContext context, Object base, Object property) { return null; }
+    @Override public Object getValue(ELContext context, Object base, Object property) {
+        ChatTemplate.Budget.check();
+        return null;
+    }
     @Override public boolean isReadOnly(ELContext context, Object base, Object property) { return true; }
     @Override public void setValue(ELContext context, Object base, Object property, Object value) { }
 }

@@ -2,7 +2,7 @@ package org.lori4j.text;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
-import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -136,6 +136,7 @@ public final class Tokenizer implements AutoCloseable {
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         if (text == null) throw new NullPointerException("text");
+        checkLength(text);
         long encoding = TokenizersLibrary.LIB.encode(hf.getHandle(), text, addSpecialTokens && addBos == null);
         return withSpecialTokens(idsOf(encoding), addSpecialTokens);
     }
@@ -145,7 +146,10 @@ public final class Tokenizer implements AutoCloseable {
      * one call per text.
      */
     public List<int[]> encodeAll(List<String> texts, boolean addSpecialTokens) {
-        for (String t : texts) if (t == null) throw new NullPointerException("text");
+        for (String t : texts) {
+            if (t == null) throw new NullPointerException("text");
+            checkLength(t);
+        }
         if (texts.isEmpty()) return List.of();
         long[] encodings = TokenizersLibrary.LIB.batchEncode(hf.getHandle(), texts.toArray(String[]::new),
                 addSpecialTokens && addBos == null);
@@ -160,6 +164,12 @@ public final class Tokenizer implements AutoCloseable {
             for (long e : encodings) if (e != 0) TokenizersLibrary.LIB.deleteEncoding(e);
         }
         return out;
+    }
+
+    private static void checkLength(String text) {
+        if (text.length() > MAX_TEXT_CHARS)
+            throw new LoriException("a text of " + text.length() + " characters is longer than the " + MAX_TEXT_CHARS
+                    + " characters lori4j tokenizes at once");
     }
 
     /**
@@ -267,11 +277,32 @@ public final class Tokenizer implements AutoCloseable {
 
     private record Vocab(String[] tokens, Map<String, Integer> ids, BitSet special) {}
 
-    /** Reads model.vocab and added_tokens with a streaming parser (skipping the large merges list). */
+    /** The largest tokenizer.json read (real ones are up to ~35 MB). */
+    static final long MAX_FILE_BYTES = 256L << 20;
+    /**
+     * The longest text tokenized, in characters: far beyond any context, and short enough that a run of whitespace
+     * stays below the per-match retry limit (10 million) of the library's regex engine, whose overrun aborts the
+     * process (Llama 3's pre-tokenizer retries once per whitespace character of a run).
+     */
+    public static final int MAX_TEXT_CHARS = 4_000_000;
+    /** The highest token id accepted (ids index an array; real vocabularies stay below 300,000). */
+    static final int MAX_TOKEN_ID = (1 << 24) - 1;
+
+    /**
+     * Reads model.vocab and added_tokens with a streaming parser (skipping the large merges list), and checks the
+     * regular expressions of the normalizer, pre-tokenizer, post-processor and decoder before the Rust library sees
+     * them ({@link RegexRisk}).
+     */
     private static Vocab readVocab(Path file, String json) {
         Map<String, Integer> ids = new HashMap<>();
         BitSet special = new BitSet();
         List<JsonNode> added = new ArrayList<>();
+        try {
+            if (json == null && Files.size(file) > MAX_FILE_BYTES)
+                throw new LoriException(file + ": larger than " + (MAX_FILE_BYTES >> 20) + " MiB; not a plausible tokenizer");
+        } catch (IOException e) {
+            throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
+        }
         try (JsonParser p = json != null ? Json.MAPPER.getFactory().createParser(json)
                 : Json.MAPPER.getFactory().createParser(file.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new LoriException(file + ": not a JSON object");
@@ -285,17 +316,20 @@ public final class Tokenizer implements AutoCloseable {
                 } else if (name.equals("model") && t == JsonToken.START_OBJECT) {
                     sawModel = true;
                     readModel(p, ids, file);
+                } else if (List.of("normalizer", "pre_tokenizer", "post_processor", "decoder").contains(name)
+                        && t == JsonToken.START_OBJECT) {
+                    checkRegexes(p.readValueAsTree(), name, file);
                 } else {
                     p.skipChildren();
                 }
             }
             if (!sawModel) throw new LoriException(file + ": no \"model\" object");
-        } catch (JsonParseException e) {
-            throw new LoriException(file + ": invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            throw Json.invalid(file.toString(), e);
         } catch (IOException e) {
             throw new LoriException(file + ": cannot read: " + LoriException.reason(e));
         }
+        if (ids.isEmpty() && added.isEmpty()) throw new LoriException(file + ": the vocabulary (model.vocab) is empty");
         for (JsonNode a : added) {
             if (!a.path("id").canConvertToInt() || !a.path("content").isTextual()) {
                 throw new LoriException(file + ": added_tokens entry without id/content: " + a);
@@ -305,7 +339,13 @@ public final class Tokenizer implements AutoCloseable {
             if (a.path("special").asBoolean(false)) special.set(id);
         }
         int size = 0;
-        for (int id : ids.values()) size = Math.max(size, id + 1);
+        for (Map.Entry<String, Integer> e : ids.entrySet()) {
+            int id = e.getValue();
+            if (id < 0 || id > MAX_TOKEN_ID || id > 2 * ids.size() + 65536)
+                throw new LoriException(file + ": token id " + id + " of " + Json.MAPPER.valueToTree(e.getKey())
+                        + " is implausible for a vocabulary of " + ids.size() + " tokens");
+            size = Math.max(size, id + 1);
+        }
         String[] tokens = new String[size];
         for (Map.Entry<String, Integer> e : ids.entrySet()) {
             if (e.getValue() < 0) throw new LoriException(file + ": negative token id for " + e.getKey());
@@ -313,6 +353,48 @@ public final class Tokenizer implements AutoCloseable {
             tokens[e.getValue()] = e.getKey();
         }
         return new Vocab(tokens, ids, special);
+    }
+
+    /**
+     * Refuses what the Rust library accepts on loading but panics on when encoding (a panic aborts the JVM): the
+     * regular expressions ({"Regex": ...} anywhere in NODE) that {@link RegexRisk} finds risky, and TemplateProcessing
+     * post-processors whose templates name special tokens they do not define or a second sequence ($B) in the
+     * single-sequence template (both unchecked when the library reads a file).
+     */
+    private static void checkRegexes(com.fasterxml.jackson.core.TreeNode node, String field, Path file) {
+        if (!(node instanceof JsonNode n)) return;
+        if (n.isObject() && "TemplateProcessing".equals(n.path("type").asText(null))) checkTemplate(n, field, file);
+        if (n.isObject() && n.path("Regex").isTextual()) {
+            String regex = n.get("Regex").asText();
+            String why = RegexRisk.check(regex);
+            if (why != null)
+                throw new LoriException(file + ": " + field + " regex " + Json.MAPPER.valueToTree(regex.length() > 80
+                        ? regex.substring(0, 80) + "..." : regex) + " refused: " + why
+                        + " (the regex engine of the tokenizers library could crash or abort the process on it)");
+        }
+        for (JsonNode child : n) checkRegexes(child, field, file);
+    }
+
+    private static void checkTemplate(JsonNode t, String field, Path file) {
+        JsonNode specials = t.path("special_tokens");
+        for (var it = specials.fields(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode ids = e.getValue().path("ids"), toks = e.getValue().path("tokens");
+            if (!ids.isArray() || !toks.isArray() || ids.size() != toks.size())
+                throw new LoriException(file + ": " + field + ".special_tokens[" + Json.MAPPER.valueToTree(e.getKey())
+                        + "] needs lists 'ids' and 'tokens' of the same length");
+        }
+        for (String which : List.of("single", "pair")) {
+            for (JsonNode piece : t.path(which)) {
+                JsonNode special = piece.get("SpecialToken"), seq = piece.get("Sequence");
+                if (special != null && !specials.has(special.path("id").asText("")))
+                    throw new LoriException(file + ": " + field + "." + which + " uses special token "
+                            + special.path("id") + ", which " + field + ".special_tokens does not define");
+                if (seq != null && which.equals("single") && !"A".equals(seq.path("id").asText("A")))
+                    throw new LoriException(file + ": " + field + ".single uses sequence " + seq.path("id")
+                            + "; a single-sequence template has only A");
+            }
+        }
     }
 
     /** model.vocab is {token: id} for BPE/WordPiece/WordLevel and [[piece, score], ...] (id = index) for Unigram. */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import org.lori4j.io.Json;
 import org.lori4j.io.LoriException;
+import org.lori4j.io.TextFiles;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -44,14 +45,19 @@ public final class DatasetReader {
 
     /** Streams FILE's records to RECORDS and unparsable JSONL lines to BAD, in file order. */
     public static void read(Path file, Consumer<SourceRecord> records, Consumer<BadRecord> bad) {
-        try (Reader raw = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-             PushbackReader in = new PushbackReader(raw, 1)) {
+        try (Reader raw = TextFiles.utf8(Files.newInputStream(file));
+             PushbackReader in = new PushbackReader(new BufferedReader(raw, 1 << 16), 1)) {
             int c;
-            do { c = in.read(); } while (c == '\uFEFF' || (c >= 0 && Character.isWhitespace(c)));
+            long skipped = 0;
+            do {
+                c = in.read();
+                if (++skipped > TextFiles.MAX_LINE_CHARS)
+                    throw new LoriException(file + ": more than " + TextFiles.MAX_LINE_CHARS + " blank characters before the first record");
+            } while (c == '\uFEFF' || (c >= 0 && Character.isWhitespace(c)));
             if (c < 0) return; // empty file: no records
             in.unread(c);
             if (c == '[') readArray(file, in, records);
-            else readLines(file, new BufferedReader(in), records, bad);
+            else readLines(file, new TextFiles.Lines(in, file.toString(), TextFiles.MAX_LINE_CHARS), records, bad);
         } catch (NoSuchFileException e) {
             throw new LoriException(file + ": file not found");
         } catch (CharacterCodingException e) {
@@ -84,24 +90,21 @@ public final class DatasetReader {
                 throw new LoriException(file + ":" + p.currentTokenLocation().getLineNr()
                         + ": unexpected content after the JSON array");
         } catch (JsonProcessingException e) {
-            throw new LoriException(file + ":" + e.getLocation().getLineNr() + ": invalid JSON (column "
-                    + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage()
+            throw new LoriException(Json.invalidRecord(file, 0, e).getMessage()
                     + " (a JSON array cannot be read past a syntax error)");
         }
     }
 
-    private static void readLines(Path file, BufferedReader in, Consumer<SourceRecord> records,
+    private static void readLines(Path file, TextFiles.Lines in, Consumer<SourceRecord> records,
                                   Consumer<BadRecord> bad) throws IOException {
-        int lineNo = 0;
-        for (String line; (line = in.readLine()) != null; ) {
-            lineNo++;
+        for (String line; (line = in.next()) != null; ) {
+            int lineNo = in.lineNumber();
             if (line.isBlank()) continue;
             JsonNode node;
             try {
                 node = STRICT.readTree(line);
             } catch (JsonProcessingException e) {
-                bad.accept(new BadRecord(file, lineNo, file + ":" + lineNo + ": invalid JSON (column "
-                        + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage()));
+                bad.accept(new BadRecord(file, lineNo, Json.invalidRecord(file, lineNo, e).getMessage()));
                 continue;
             }
             records.accept(new SourceRecord(file, lineNo, node));

@@ -86,11 +86,15 @@ public final class TrainRun {
         TrainConfig cfg = req.config();
         checkCombination(req);
         Path out = req.outDir();
+        org.lori4j.io.OutputDir.checkTarget(out);
         if (req.resume() && !TrainState.exists(out))
-            throw new LoriException(out + ": no " + TrainState.DIR + "/ to resume from");
+            throw new LoriException(out + ": no " + TrainState.DIR + "/ to resume from" + (killedBeforeFirstCheckpoint(out)
+                    ? " (the run was stopped before its first checkpoint; run the same command without --resume to start over)" : ""));
         if (Files.exists(out) && !Files.isDirectory(out))
             throw new LoriException(out + ": exists and is not a folder (--out names the output folder)");
-        if (!req.resume() && nonEmpty(out))
+        // A run stopped before its first checkpoint leaves only a partial metrics.jsonl: a fresh run takes the folder over.
+        boolean reclaim = !req.resume() && killedBeforeFirstCheckpoint(out);
+        if (!req.resume() && !reclaim && nonEmpty(out))
             throw new LoriException(out + ": output folder exists and is not empty (use --resume to continue a run, or another --out)");
         try (Setup setup = setup(req, rep)) {
             ObjectNode args = setup.args();
@@ -102,11 +106,17 @@ public final class TrainRun {
                 rep.info("resuming after step " + state.batchesDone() + " (epoch " + state.epoch() + ", step " + state.stepInEpoch() + ")");
             } else {
                 try {
+                    if (reclaim) {
+                        rep.info(out + " holds only the metrics of a run stopped before its first checkpoint: starting over");
+                        Files.deleteIfExists(out.resolve(METRICS_FILE));
+                    }
                     Files.createDirectories(out);
                 } catch (IOException e) {
                     throw new LoriException(out + ": cannot create the output folder: " + LoriException.reason(e));
                 }
             }
+            // the step of the last checkpoint written (or resumed from), for the line Ctrl-C prints
+            java.util.concurrent.atomic.AtomicLong lastCheckpoint = new java.util.concurrent.atomic.AtomicLong(state == null ? -1 : state.batchesDone());
             LoraAdapter toSave = setup.adapter().withDtype(DType.F32);
             Trainer.Listener listener = new Trainer.Listener() {
                 @Override public void onStart(long s, long t) { rep.start(s, t); }
@@ -118,10 +128,31 @@ public final class TrainRun {
                     if (text != null) LoraAdapter.writeGenerationConfig(out, text.bosId() >= 0 ? text.bosId() : null, text.eosId());
                     Json.write(out.resolve(ARGS_FILE), args);
                 }
-                @Override public void onCheckpoint(long step) { rep.checkpoint(step); }
+                @Override public void onCheckpoint(long step) {
+                    lastCheckpoint.set(step);
+                    rep.checkpoint(step);
+                }
             };
             Trainer trainer = new Trainer(setup.model(), setup.data(), cfg, out, args, listener);
-            Trainer.Result r = trainer.train(state, remote);
+            // Ctrl-C (or SIGTERM) while training: one line saying where to pick up
+            Thread onInterrupt = new Thread(() -> {
+                long at = lastCheckpoint.get();
+                System.err.println(at >= 0
+                        ? "\ninterrupted: the last checkpoint is step " + at + " in " + out + "; rerun the same command with --resume to continue"
+                        : "\ninterrupted before the first checkpoint: nothing to resume; rerun the same command (it starts over)");
+                System.err.flush();
+            }, "lori4j-train-interrupted");
+            Runtime.getRuntime().addShutdownHook(onInterrupt);
+            Trainer.Result r;
+            try {
+                r = trainer.train(state, remote);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running or has run
+                }
+            }
             if (state != null && state.batchesDone() >= r.totalSteps()) {
                 // nothing was left to train: the run's files stay as they are, its recorded loss is reported
                 JsonNode saved = recordedArgs(out);
@@ -238,6 +269,23 @@ public final class TrainRun {
         if (method != TrainConfig.Method.LORI_S && req.mask() != null)
             throw new LoriException("--mask is for --method lori-s (LoRI-D and LoRA train every entry of B)");
         if (req.dataFiles().isEmpty()) throw new LoriException("no --data file given");
+    }
+
+    private static final String METRICS_FILE = "metrics.jsonl";
+    /** The step of the last checkpoint written by the running training (-1: none yet), for the Ctrl-C message. */
+
+    /**
+     * Whether DIR holds what a run stopped before its first checkpoint leaves: a metrics.jsonl and nothing else (but
+     * hidden temporary entries), no training state, no adapter.
+     */
+    static boolean killedBeforeFirstCheckpoint(Path dir) {
+        if (!Files.isDirectory(dir)) return false;
+        try (var s = Files.list(dir)) {
+            List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
+            return names.equals(List.of(METRICS_FILE)) && !TrainState.exists(dir);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static boolean nonEmpty(Path dir) {

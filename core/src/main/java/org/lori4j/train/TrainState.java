@@ -56,6 +56,7 @@ public record TrainState(long batchesDone, int epoch, int stepInEpoch, long opti
             Files.createDirectories(outDir);
             deleteTree(tmp);
             Files.createDirectories(tmp);
+            org.lori4j.io.OutputDir.inProgress(tmp, true);   // Ctrl-C while writing: no hidden folder left
             Map<String, Tensor> ts = new LinkedHashMap<>();
             tensors.forEach((k, v) -> ts.put(k, Tensor.of(v.clone(), v.length)));
             SafeTensors.write(tmp.resolve(TENSORS), ts, Map.of("format", "lori4j-training-state"));
@@ -72,6 +73,8 @@ public record TrainState(long batchesDone, int epoch, int stepInEpoch, long opti
             deleteTree(old);
         } catch (IOException e) {
             throw new LoriException(target + ": cannot write the training state: " + e.getMessage(), e);
+        } finally {
+            org.lori4j.io.OutputDir.inProgress(tmp, false);
         }
     }
 

@@ -111,4 +111,26 @@ class AdapterConfigTest {
         assertEquals(1.0, d.scalingFor("model.layers.0.self_attn.q_proj"));
         assertEquals(Map.of(), d.rankPattern());
     }
+
+    @Test
+    void targetPatternsMatchInLinearTime() {
+        // a pattern a backtracking engine needs minutes for: RE2/J answers at once
+        String evil = "(".repeat(12) + "(.*)*" + ")*".repeat(12) + "x";
+        AdapterConfig c = parse("{\"r\":4,\"target_modules\":" + Json.MAPPER.valueToTree(evil) + ",\"rank_pattern\":{\"(a+)+$\":2}}");
+        long t0 = System.nanoTime();
+        for (String name : LoraAdapter.llamaModuleNames(32)) {
+            assertFalse(c.targets(name + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
+            assertEquals(4, c.rankFor(name + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
+        }
+        assertTrue(System.nanoTime() - t0 < 5e9, (System.nanoTime() - t0) / 1e9 + " s");
+        // Python syntax that RE2 has (named groups) works; back-references are a one-line error
+        assertTrue(parse("{\"target_modules\":\".*\\\\.(?P<p>q|v)_proj\"}").targets("model.layers.0.self_attn.q_proj"));
+        LoriException e = assertThrows(LoriException.class, () -> parse("{\"target_modules\":\"(?P<a>q)(?P=a)\"}"));
+        assertFalse(e.getMessage().contains("\n"));
+        // layer numbers beyond int in a module name are no layer (not an exception)
+        AdapterConfig layers = parse("{\"target_modules\":[\"q_proj\"],\"layers_to_transform\":[0]}");
+        assertFalse(layers.targets("model.layers.2147483648.self_attn.q_proj"));
+        assertFalse(layers.targets("model.layers.00.self_attn.q_proj"));
+        assertTrue(layers.targets("model.layers.0.self_attn.q_proj"));
+    }
 }

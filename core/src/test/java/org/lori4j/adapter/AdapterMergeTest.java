@@ -63,9 +63,27 @@ class AdapterMergeTest {
     @Test
     void catProductEqualsTheWeightedSumExactly() {
         LoraAdapter a = ad("lora_a"), b = ad("lora_b"), c = ad("lora_r8");
+        catMatchesTheWeightedSum(a, b, c);
+        assertEquals(4 + 4 + 8, AdapterMerge.merge(List.of(a, b, c), new double[]{1, 1, 1},
+                AdapterMerge.Options.of(AdapterMerge.Method.CAT), x -> { }).config().r());
+        // the first adapter lacks most modules (other targets): each module's blocks must take the weights of the
+        // adapters that hold it, not the first ones in the list
+        List<LoraAdapter.Module> few = a.modules().values().stream()
+                .filter(x -> x.proj().equals("q_proj") || x.proj().equals("v_proj")).toList();
+        LoraAdapter partial = a.with(a.config().with(a.config().r(), a.config().loraAlpha(), List.of("q_proj", "v_proj"), null,
+                a.config().rankPattern(), a.config().alphaPattern()), few);
+        assertTrue(partial.modules().size() < b.modules().size());
+        catMatchesTheWeightedSum(partial, b, c);
+        catMatchesTheWeightedSum(c, partial, b);   // (b first would bring PEFT's rsLoRA quirk, tested below)
+    }
+
+    private static void catMatchesTheWeightedSum(LoraAdapter a, LoraAdapter b, LoraAdapter c) {
         double[] w = {0.7, -1.2, 0.3};
         LoraAdapter m = AdapterMerge.merge(List.of(a, b, c), w, AdapterMerge.Options.of(AdapterMerge.Method.CAT), x -> { });
-        assertEquals(4 + 4 + 8, m.config().r());
+        java.util.Set<String> union = new java.util.TreeSet<>(a.modules().keySet());
+        union.addAll(b.modules().keySet());
+        union.addAll(c.modules().keySet());
+        assertEquals(union, new java.util.TreeSet<>(m.modules().keySet()));
         for (LoraAdapter.Module mm : m.modules().values()) {
             double[] expected = new double[mm.out() * mm.in()];
             LoraAdapter[] srcs = {a, b, c};
@@ -83,7 +101,7 @@ class AdapterMergeTest {
                 for (int i = 0; i < mm.in(); i++) {
                     double acc = 0;
                     for (int j = 0; j < mm.r(); j++) acc += (double) mm.b()[o * mm.r() + j] * mm.a()[j * mm.in() + i];
-                    assertEquals(expected[o * mm.in() + i], mm.scaling() * acc, 1e-6 * (1 + Math.abs(expected[o * mm.in() + i])));
+                    assertEquals(expected[o * mm.in() + i], mm.scaling() * acc, 1e-6 * (1 + Math.abs(expected[o * mm.in() + i])), mm.name());
                 }
         }
     }

@@ -215,4 +215,18 @@ class LoraAdapterTest {
         assertEquals(kept.stream().map(LoraAdapter.Module::name).collect(java.util.stream.Collectors.toSet()),
                 LoraAdapter.load(out).modules().keySet());
     }
+
+    @Test
+    void nonCanonicalOrHugeLayerNumbersInKeysAreOneLineErrors() {
+        AdapterConfig c = AdapterConfig.of(2, 4, List.of("q_proj"), false, null);
+        for (String layer : List.of("00", "2147483648", "99999999999999999999")) {
+            String p = "base_model.model.model.layers." + layer + ".self_attn.q_proj.";
+            java.util.Map<String, Tensor> t = new java.util.LinkedHashMap<>();
+            t.put(p + "lora_A.weight", Tensor.zeros(org.lori4j.tensor.DType.F32, new long[]{2, 4}));
+            t.put(p + "lora_B.weight", Tensor.zeros(org.lori4j.tensor.DType.F32, new long[]{4, 2}));
+            org.lori4j.io.LoriException e = assertThrows(org.lori4j.io.LoriException.class,
+                    () -> LoraAdapter.fromTensors(c, t, java.nio.file.Path.of("adapter_model.safetensors"), null));
+            assertTrue(e.getMessage().contains("layer number '" + layer + "'"), e.getMessage());
+        }
+    }
 }

@@ -108,4 +108,111 @@ class TorchPickleTest {
         e = assertThrows(LoriException.class, () -> TorchPickle.readTensors(zipWithPickle(tmp, missing)));
         assertTrue(e.getMessage().contains("storage 0 is missing"), e.getMessage());
     }
+
+    // ------------------------------------------------------------------ hostile files (issue 19): each one line, fast
+
+    /** PROTO 2 { 'k': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', NUMEL), 0, SIZE, STRIDE, False, OrderedDict()) }. */
+    private static byte[] tensorPickle(long numel, long[] size, long[] stride) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.write(0x80); o.write(2); o.write('}'); o.write('(');
+        str(o, "k");
+        o.writeBytes("ctorch._utils\n_rebuild_tensor_v2\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        o.write('('); o.write('(');
+        str(o, "storage");
+        o.writeBytes("ctorch\nFloatStorage\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        str(o, "0"); str(o, "cpu"); long8(o, numel);
+        o.write('t'); o.write('Q');
+        long8(o, 0);
+        o.write('('); for (long v : size) long8(o, v); o.write('t');
+        o.write('('); for (long v : stride) long8(o, v); o.write('t');
+        o.write(0x89);
+        o.writeBytes("ccollections\nOrderedDict\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        o.write(')'); o.write('R'); o.write('t'); o.write('R'); o.write('u'); o.write('.');
+        return o.toByteArray();
+    }
+
+    private static void str(ByteArrayOutputStream o, String s) {
+        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        o.write('X');
+        for (int i = 0; i < 4; i++) o.write((b.length >>> (8 * i)) & 0xff);
+        o.writeBytes(b);
+    }
+
+    private static void long8(ByteArrayOutputStream o, long v) {
+        o.write(0x8a); o.write(8);
+        for (int i = 0; i < 8; i++) o.write((int) (v >>> (8 * i)) & 0xff);
+    }
+
+    /** archive/data.pkl (deflated or stored) plus a stored archive/data/0 of STORAGE bytes. */
+    private static Path torchZip(Path dir, byte[] pkl, byte[] storage, boolean deflate) throws IOException {
+        Path f = Files.createTempFile(dir, "hostile", ".pt");
+        try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(f))) {
+            ZipEntry p = new ZipEntry("archive/data.pkl");
+            if (!deflate) stored(p, pkl);
+            z.putNextEntry(p);
+            z.write(pkl);
+            z.closeEntry();
+            if (storage != null) {
+                ZipEntry d = new ZipEntry("archive/data/0");
+                stored(d, storage);
+                z.putNextEntry(d);
+                z.write(storage);
+                z.closeEntry();
+            }
+        }
+        return f;
+    }
+
+    private static void stored(ZipEntry e, byte[] data) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(data);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        e.setCrc(crc.getValue());
+    }
+
+    private static String oneLineError(Path f) {
+        long t0 = System.nanoTime();
+        LoriException e = assertThrows(LoriException.class, () -> TorchPickle.readTensors(f));
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 10e9, "took " + (System.nanoTime() - t0) / 1e9 + " s");
+        return e.getMessage();
+    }
+
+    @Test
+    void hostileSizesAndLengthsAreOneLineErrors(@TempDir Path tmp) throws IOException {
+        // the well-formed version of the builder reads
+        Path good = torchZip(tmp, tensorPickle(4, new long[]{2, 2}, new long[]{2, 1}), new byte[16], false);
+        assertArrayEquals(new long[]{2, 2}, TorchPickle.readTensors(good).get("k").shape());
+        // BINUNICODE8 of length 2^63-1
+        byte[] s8 = {(byte) 0x80, 2, (byte) 0x8d, -1, -1, -1, -1, -1, -1, -1, 0x7f, 'a', '.'};
+        assertTrue(oneLineError(torchZip(tmp, s8, null, false)).contains("runs past the end"));
+        // size (2^32, 2^32), stride 2^61, storage numel 2^62 with an empty entry
+        oneLineError(torchZip(tmp, tensorPickle(4, new long[]{1L << 32, 1L << 32}, new long[]{1, 1}), new byte[16], false));
+        oneLineError(torchZip(tmp, tensorPickle(4, new long[]{2, 2}, new long[]{1L << 61, 1}), new byte[16], false));
+        oneLineError(torchZip(tmp, tensorPickle(1L << 62, new long[]{2, 2}, new long[]{2, 1}), new byte[0], false));
+        // a broadcast view (stride 0) far larger than its storage: refused, not allocated
+        assertTrue(oneLineError(torchZip(tmp, tensorPickle(1, new long[]{1 << 20, 1 << 20}, new long[]{0, 0}), new byte[4], false))
+                .contains("larger than its storage"));
+        // a dict that is its own key: hashing it would never end
+        byte[] self = {(byte) 0x80, 2, '}', 'q', 0, 'h', 0, 'N', 's', 'h', 0, 'N', 's', '.'};
+        assertTrue(oneLineError(torchZip(tmp, self, null, false)).contains("dict key"));
+    }
+
+    @Test
+    void zipBombLimitCountsInflatedBytes(@TempDir Path tmp) throws IOException {
+        // ~80 KB deflated, 80 MB inflated: the zip claims nothing about it (sizes in the data descriptor)
+        byte[] bomb = new byte[80 << 20];
+        bomb[0] = (byte) 0x80; bomb[1] = 2;
+        Path f = torchZip(tmp, bomb, null, true);
+        // and the central directory claims 100 bytes
+        byte[] z = Files.readAllBytes(f);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(z).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i + 4 < z.length; i++) if (bb.getInt(i) == 0x02014b50) bb.putInt(i + 24, 100);
+        Files.write(f, z);
+        assertTrue(Files.size(f) < 1 << 20);
+        assertTrue(oneLineError(f).contains("inflates to more than 64 MiB"));
+    }
 }

@@ -326,4 +326,48 @@ class TrainCommandTest {
         r = LoriCli.run(args(out, "--method", "lori-d", "--data", f("missing.jsonl")));
         assertEquals(2, r.code(), r.err());
     }
+
+    // ------------------------------------------------------------------ interrupted runs (issue 19)
+
+    @Test
+    void aRunStoppedBeforeItsFirstCheckpointIsTakenOverByAFreshRun(@TempDir Path out) throws IOException {
+        Files.writeString(out.resolve("metrics.jsonl"), "{\"step\": 1, \"loss\": 3.2}\n{\"step\": 2, \"lo");
+        LoriCli.Result resume = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "1", "--resume"));
+        assertEquals(2, resume.code());
+        assertTrue(resume.err().contains("before its first checkpoint") && resume.err().contains("without --resume"), resume.err());
+        LoriCli.Result fresh = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "1"));
+        assertEquals(0, fresh.code(), fresh.err());
+        assertTrue(Files.exists(out.resolve("adapter_model.safetensors")));
+        assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size());   // the stale lines are gone
+    }
+
+    @Test
+    void ctrlCPrintsOneLineWithTheLastCheckpoint(@TempDir Path out) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(javaBin, "--add-modules", "jdk.incubator.vector", "-cp",
+                System.getProperty("java.class.path"), "org.lori4j.cli.Main"));
+        cmd.addAll(List.of(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "100000", "--save-every", "1")));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            StringBuilder err = new StringBuilder();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try { err.append(new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)); }
+                catch (IOException ignored) { }
+            });
+            for (int i = 0; i < 600 && !Files.exists(out.resolve("training_state")); i++) Thread.sleep(50);
+            assertTrue(Files.exists(out.resolve("training_state")), "no checkpoint within 30 s");
+            new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            reader.join(5000);
+            String last = err.toString().strip().lines().reduce((a, b) -> b).orElse("");
+            assertTrue(last.matches("interrupted: the last checkpoint is step \\d+ in .*; rerun the same command with --resume to continue"), last);
+            assertTrue(Files.list(out).noneMatch(x -> x.getFileName().toString().contains(".tmp-")));
+            // and the run continues from there
+            LoriCli.Result more = LoriCli.run(args(out, "--method", "lori-d", "--data", f("data.jsonl"), "--steps", "100000",
+                    "--save-every", "1", "--resume", "--stop-after", "1"));
+            assertEquals(0, more.code(), more.err());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

@@ -265,4 +265,22 @@ class LlamaConfigTest {
             assertEquals(tmp + ": tensor model.norm.weight is missing (config.json implies shape [8])", e.getMessage());
         }
     }
+
+    @Test
+    void implausibleSizesAreRefusedBeforeAnythingIsSized() throws Exception {
+        for (String[] f : new String[][]{{"num_hidden_layers", "1000000000"}, {"head_dim", "1000000000"}, {"vocab_size", "2000000000"},
+                {"hidden_size", "1073741824"}, {"intermediate_size", "2147483647"}, {"num_attention_heads", "2048"},
+                {"max_position_embeddings", "2147483647"}}) {
+            String json = LLAMA32_1B.replaceFirst("\"" + f[0] + "\":[0-9]+", "\"" + f[0] + "\":" + f[1]);
+            if (f[0].equals("num_attention_heads")) json = json.replace("\"num_key_value_heads\":8", "\"num_key_value_heads\":2048");
+            long t0 = System.nanoTime();
+            String jsonF = json;
+            LoriException e = assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json(jsonF), "config.json"), f[0]);
+            assertTrue(e.getMessage().contains("'" + f[0] + "'") && e.getMessage().contains("implausibly large"), e.getMessage());
+            assertTrue(System.nanoTime() - t0 < 1e9);
+        }
+        LoriException e = assertThrows(LoriException.class, () -> LlamaConfig.fromJson(json(LLAMA32_1B.replace("\"num_hidden_layers\":16",
+                "\"num_hidden_layers\":1e9")), "config.json"));
+        assertTrue(e.getMessage().contains("must be a positive integer"), e.getMessage());
+    }
 }

@@ -87,4 +87,85 @@ class OutputDirTest {
                 new java.nio.file.FileSystemException("/x", null, "No such device"))));
         assertEquals("disk full", LoriException.reason(new IOException("disk full")));
     }
+
+    // ------------------------------------------------------------------ interrupted and killed writers (issue 19)
+
+    @Test
+    void fileSystemRootsAreRefusedInOneLine() {
+        for (Path root : List.of(Path.of("/"))) {
+            LoriException e = assertThrows(LoriException.class, () -> OutputDir.replace(root, tmp -> {}));
+            assertTrue(e.getMessage().contains("file system root"), e.getMessage());
+            assertThrows(LoriException.class, () -> OutputDir.writeNew(root, tmp -> {}));
+        }
+    }
+
+    @Test
+    void replaceSwapsTheWholeFolder(@TempDir Path root) throws IOException {
+        Path out = root.resolve("out");
+        OutputDir.replace(out, tmp -> { Files.writeString(tmp.resolve("a.txt"), "1"); Files.createDirectory(tmp.resolve("plots")); });
+        OutputDir.replace(out, tmp -> Files.writeString(tmp.resolve("b.txt"), "2"));
+        assertEquals(List.of("out"), names(root));
+        assertEquals(List.of("b.txt"), names(out));
+    }
+
+    @Test
+    void staleTemporaryEntriesOfGoneProcessesAreRemovedAndLiveOnesKept(@TempDir Path root) throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Path dead = Files.createDirectories(root.resolve(".out.tmp-" + gone.pid() + "-123"));
+        Files.writeString(dead.resolve("big.bin"), "x");
+        Path deadFile = Files.writeString(root.resolve(".out.tmp-" + gone.pid() + "-456"), "x");
+        Path live = Files.createDirectories(root.resolve(".out.tmp-" + ProcessHandle.current().parent().orElseThrow().pid() + "-1"));
+        Path oldStyle = Files.createDirectories(root.resolve(".out.tmp-98765432101"));
+        Files.setLastModifiedTime(oldStyle, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000));
+        Path other = Files.createDirectories(root.resolve(".other.tmp-" + gone.pid() + "-1"));
+        OutputDir.writeNew(root.resolve("out"), tmp -> Files.writeString(tmp.resolve("a"), "a"));
+        assertFalse(Files.exists(dead));
+        assertFalse(Files.exists(deadFile));
+        assertFalse(Files.exists(oldStyle));
+        assertTrue(Files.exists(live), "a running process's temporary folder stays");
+        assertTrue(Files.exists(other), "another target's entries are not this write's business");
+    }
+
+    /** The child of {@link #anInterruptedWriterLeavesNoTemporaryEntry}: starts filling a folder and a file, then waits. */
+    public static final class Child {
+        public static void main(String[] a) {
+            Path dir = Path.of(a[0]);
+            Thread t = new Thread(() -> AtomicFiles.write(dir.resolve("file.bin"), out -> {
+                out.write(new byte[1 << 20]);
+                out.flush();
+                sleep();
+            }));
+            t.setDaemon(true);
+            t.start();
+            OutputDir.writeNew(dir.resolve("out"), tmp -> {
+                Files.writeString(tmp.resolve("part.txt"), "half");
+                System.out.println("filling");
+                System.out.flush();
+                sleep();
+            });
+        }
+
+        private static void sleep() {
+            try { Thread.sleep(60_000); } catch (InterruptedException ignored) { }
+        }
+    }
+
+    @Test
+    void anInterruptedWriterLeavesNoTemporaryEntry(@TempDir Path root) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), Child.class.getName(), root.toString())
+                .redirectErrorStream(true).start();
+        try {
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            assertEquals("filling", in.readLine());
+            for (int i = 0; i < 100 && names(root).size() < 2; i++) Thread.sleep(20);
+            assertEquals(2, names(root).size(), names(root).toString());   // the two temporary entries exist
+            new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();   // Ctrl-C
+            assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(List.of(), names(root));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

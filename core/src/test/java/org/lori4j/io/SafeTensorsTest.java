@@ -146,10 +146,26 @@ class SafeTensorsTest {
     @Test
     void corruptJsonHeaderIsRefused() throws Exception {
         assertTrue(error(put("j.safetensors", file("{\"a\":{\"dtype\":", new byte[0]))).contains("invalid JSON header"));
-        assertTrue(error(put("k.safetensors", file("[1,2]", new byte[0]))).contains("not a JSON object"));
+        assertTrue(error(put("k.safetensors", file("[1,2]", new byte[0]))).contains("does not start with '{'"));
         String dup = error(put("u.safetensors", file("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
                 + "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}", new byte[2])));
         assertTrue(dup.contains("invalid JSON header: Duplicate field 'a'"), dup);
+    }
+
+    @Test
+    void headerBytesAfterTheJsonOtherThanPaddingAreRefusedAsByTheRustReader() throws Exception {
+        String ok = "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+        try (SafeTensorsFile f = SafeTensors.read(put("pad.safetensors", file(ok + "   \n\t", new byte[1])))) {
+            assertEquals(1, f.tensors().size());   // whitespace padding is fine
+        }
+        for (String tail : new String[]{"x", "{}", "\u0000\u0000", "// c", ",1"}) {
+            String m = error(put("trail.safetensors", file(ok + tail, new byte[1])));
+            assertTrue(m.contains("invalid JSON header") && !m.contains("\n"), m);
+        }
+        byte[] bad = file("{\"\u00e9\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", new byte[1]);
+        int at = new String(bad, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf('\u00c3');
+        bad[at] = (byte) 0xff;   // not UTF-8
+        assertTrue(error(put("utf.safetensors", bad)).contains("not UTF-8"));
     }
 
     @Test

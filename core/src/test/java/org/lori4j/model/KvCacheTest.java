@@ -11,7 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.lori4j.model.LlamaModelTest.assertClose;
 
-/** The cache session API gives the same logits as the full-sequence pass, however tokens are fed. */
+/**
+ * The cache session API gives the same logits as the full-sequence pass, however tokens are fed. Both paths are
+ * lori4j's own code (a consistency check, not a reference check): agreement with transformers' logits is
+ * checked by the reference-fixture tests (e.g. LlamaModelTest against src/test/python's torch outputs).
+ */
 class KvCacheTest {
 
     private static int[] tokens(String fixture) {

@@ -20,8 +20,17 @@ import org.junit.jupiter.api.Timeout;
 
 class ParallelTest {
     @Test
-    void threadsIsAtLeastOne() {
-        assertTrue(Parallel.threads() >= 1);
+    void threadsFollowThePropertyThenTheVariableThenTheProcessors() {
+        assertEquals(3, Parallel.configuredThreads("3", "5", 8));
+        assertEquals(5, Parallel.configuredThreads(" ", "5", 8));
+        assertEquals(8, Parallel.configuredThreads(null, null, 8));
+        assertEquals(8, Parallel.configuredThreads("0", null, 8));      // not a thread count: the default
+        assertEquals(8, Parallel.configuredThreads("many", null, 8));
+        assertEquals(1024, Parallel.configuredThreads("5000", null, 8));
+        assertEquals(1, Parallel.configuredThreads(null, null, 0));
+        // and this JVM's pool is sized that way
+        assertEquals(Parallel.configuredThreads(System.getProperty("lori.threads"), System.getenv("LORI_THREADS"),
+                Runtime.getRuntime().availableProcessors()), Parallel.threads());
     }
 
     @Test
