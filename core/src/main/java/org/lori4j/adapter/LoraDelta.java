@@ -51,6 +51,15 @@ public final class LoraDelta {
         rowStart[out] = k;
     }
 
+    /** The form MODE asks for. */
+    public static LoraDelta of(LoraAdapter.Module m, double weight, ActiveAdapters.Mode mode) {
+        return switch (mode) {
+            case DENSE -> dense(m, weight);
+            case SPARSE -> sparse(m, weight);
+            case AUTO -> auto(m, weight);
+        };
+    }
+
     /** The dense form (reads the module's arrays on every call). */
     public static LoraDelta dense(LoraAdapter.Module m, double weight) { return new LoraDelta(m, weight, 0); }
 
