@@ -138,8 +138,7 @@ public final class GenerateCommand implements Runnable {
         SamplingParams p = g.toSamplingParams(promptLength, DEFAULT_MAX_NEW_TOKENS, seed);
         // transformers stops at generation_config's eos_token_id, which without generation_config.json comes from
         // config.json; lori4j falls back to the tokenizer's EOS only when neither names one
-        List<Integer> stops = !p.stopIds().isEmpty() ? p.stopIds() : !m.config().eosTokenIds().isEmpty() ? m.config().eosTokenIds()
-                : tok.eosIds();
+        List<Integer> stops = g.stopIds(m.config(), tok);
         try {
             p = p.withStopIds(List.copyOf(stops));
             if (maxNewTokens != null) p = p.withMaxNewTokens(maxNewTokens);
