@@ -6,7 +6,6 @@ import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.io.EmbeddedModel;
 import org.lori4j.io.LoriException;
 import org.lori4j.model.LlamaModel;
-import org.lori4j.tensor.MatMul;
 import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.Tokenizer;
 
@@ -53,7 +52,6 @@ public final class ModelHost implements AutoCloseable {
     public static ModelHost open(Path dir, Path chatTemplate, Engine.Options options) {
         Path d = dir != null ? dir : EmbeddedModel.path();
         String id = dir != null ? d.toAbsolutePath().normalize().getFileName().toString() : EmbeddedModel.NAME;
-        Thread warmUp = Thread.ofPlatform().daemon().name("lori-warmup").start(MatMul::warmUp);
         Tokenizer tok = Tokenizer.load(d);
         try {
             ChatTemplate t;
@@ -67,16 +65,10 @@ public final class ModelHost implements AutoCloseable {
             } else {
                 t = ChatTemplate.load(d).orElse(null);
             }
-            LlamaModel m = LlamaModel.load(d);
-            warmUp.join();
-            return new ModelHost(id, d, m, tok, t, options);
+            return new ModelHost(id, d, LlamaModel.load(d), tok, t, options);
         } catch (RuntimeException e) {
             tok.close();
             throw e;
-        } catch (InterruptedException e) {
-            tok.close();
-            Thread.currentThread().interrupt();
-            throw new LoriException("interrupted while loading " + d);
         }
     }
 

@@ -9,7 +9,6 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.staticfiles.Location;
 import jakarta.servlet.http.HttpServletResponse;
-import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.lori4j.adapter.AdapterDeltas;
 import org.lori4j.generate.Engine;
 import org.lori4j.generate.ModelHost;
@@ -332,27 +331,23 @@ public final class LoriServer implements AutoCloseable {
             }
             String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
             boolean finished = false;
+            // a streaming client's hang-up shows at the next write (one per token); a waiting one's is watched for
+            HangUpWatch watch = HangUpWatch.start(ctx.req(), handle::cancel);
             try {
-                onClientGone(ctx, handle);
-                if (r.stream()) finished = stream(ctx, chat, r, id, events);
-                else finished = collect(ctx, chat, r, id, events);
+                if (r.stream()) {
+                    if (watch != null) watch.stop();
+                    finished = stream(ctx, chat, r, id, events);
+                } else {
+                    finished = collect(ctx, chat, r, id, events, watch);
+                }
             } catch (IOException e) {
                 // the client went away while we wrote: free its slot
             } finally {
+                if (watch != null) watch.stop();
                 if (!finished) handle.cancel();
             }
         } finally {
             inFlight.decrementAndGet();
-        }
-    }
-
-    /** Cancels the request when Jetty sees the connection fail (a client that disconnects while it waits). */
-    private static void onClientGone(Context ctx, Engine.Handle handle) {
-        try {
-            ServletContextRequest core = ServletContextRequest.getServletContextRequest(ctx.req());
-            if (core != null) core.addFailureListener(t -> handle.cancel());
-        } catch (RuntimeException ignored) {
-            // not on Jetty's servlet request: the next write notices instead
         }
     }
 
@@ -390,11 +385,12 @@ public final class LoriServer implements AutoCloseable {
     }
 
     /** Waits for the whole answer and sends it as one JSON body; false when the request ended otherwise. */
-    private boolean collect(Context ctx, boolean chat, ApiRequest r, String id, LinkedBlockingQueue<Event> events)
-            throws InterruptedException {
+    private boolean collect(Context ctx, boolean chat, ApiRequest r, String id, LinkedBlockingQueue<Event> events,
+                            HangUpWatch watch) throws InterruptedException {
         StringBuilder text = new StringBuilder();
         while (true) {
             Event e = events.take();
+            if (watch != null && !(e instanceof Event.Text)) watch.stop();
             switch (e) {
                 case Event.Text t -> text.append(t.piece());
                 case Event.Failed f -> throw new ApiError(500, "server_error", "generation failed: " + f.error(), null, null);

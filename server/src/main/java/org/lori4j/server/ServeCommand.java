@@ -89,6 +89,8 @@ public final class ServeCommand implements ExtensionCommand {
         if (adaptersDir != null && !Files.isDirectory(adaptersDir)) throw new LoriException(adaptersDir + ": --adapters-dir is not a folder");
         List<Named> named = adapters.stream().map(Named::parse).toList();
         LoriServer.Config config = new LoriServer.Config(host, port, apiKey, maxTokensLimit, adaptersDir, MAX_BODY_BYTES);
+        // compile the vector kernels while the model loads: interpreted, the first requests would take seconds
+        Thread.ofPlatform().daemon().name("lori-warmup").start(org.lori4j.tensor.MatMul::warmUp);
         ModelHost mh = ModelHost.open(model.given() ? model.resolve() : null, chatTemplate,
                 new Engine.Options(maxBatch, maxQueue, Engine.Options.defaults().maxPrefillPerStep()));
         LoriServer server = null;
