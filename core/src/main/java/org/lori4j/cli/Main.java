@@ -35,7 +35,11 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns the exit code (used by tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
-        for (ExtensionCommand c : java.util.ServiceLoader.load(ExtensionCommand.class)) cl.addSubcommand(c);
+        for (ExtensionCommand c : java.util.ServiceLoader.load(ExtensionCommand.class)) {
+            CommandLine parent = c.parent() == null ? cl : cl.getSubcommands().get(c.parent());
+            if (parent == null) throw new IllegalStateException(c.getClass().getName() + ": no command '" + c.parent() + "' to go under");
+            parent.addSubcommand(c);
+        }
         // UTF-8 whatever the locale: decoded text and prompts must come out byte-exact
         cl.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.out, java.nio.charset.StandardCharsets.UTF_8), true));
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {

@@ -33,7 +33,8 @@ public final class Engine implements AutoCloseable {
 
     /**
      * @param maxBatch          requests decoded together at most (slots)
-     * @param maxQueue          requests waiting for a slot at most; beyond, {@link #submit} refuses ({@link QueueFull})
+     * @param maxQueue          requests waiting for a slot at most (besides those about to take a free one); beyond,
+     *                          {@link #submit} refuses ({@link QueueFull})
      * @param maxPrefillPerStep prompt tokens fed per step at most (at least one request's chunk progresses)
      */
     public record Options(int maxBatch, int maxQueue, int maxPrefillPerStep) {
@@ -191,7 +192,9 @@ public final class Engine implements AutoCloseable {
         lock.lock();
         try {
             if (closing) throw new QueueFull("the server is shutting down");
-            if (waiting.size() >= options.maxQueue()) throw new QueueFull("the queue is full (" + options.maxQueue() + " waiting)");
+            // free slots take requests too: a burst that arrives during one step is not refused for want of queue places
+            int free = Math.max(0, options.maxBatch() - running);
+            if (waiting.size() >= options.maxQueue() + free) throw new QueueFull("the queue is full (" + options.maxQueue() + " waiting)");
             waiting.add(s);
             work.signal();
         } finally {

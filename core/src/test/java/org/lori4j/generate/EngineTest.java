@@ -4,7 +4,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lori4j.adapter.ActiveAdapters;
-import org.lori4j.adapter.AdapterConfig;
 import org.lori4j.adapter.AdapterDeltas;
 import org.lori4j.adapter.LoraAdapter;
 import org.lori4j.io.EmbeddedModel;
@@ -15,7 +14,6 @@ import org.lori4j.text.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,24 +43,17 @@ class EngineTest {
         tok.close();
     }
 
-    /** A LoRI adapter on all seven projections with random B, a fraction {@code zeros} of it zero (LoRI-S at 0.9). */
     static LoraAdapter adapter(long seed, double zeros) {
-        LoraAdapter a = LoraAdapter.createLoRI(model.config(), 8, 16, AdapterConfig.LLAMA_PROJECTIONS, seed, false);
-        SplittableRandom r = new SplittableRandom(seed);
-        for (LoraAdapter.Module m : a.modules().values()) {
-            float[] b = m.b();
-            for (int i = 0; i < b.length; i++) b[i] = r.nextDouble() < zeros ? 0f : (float) (r.nextDouble() - 0.5) * (zeros > 0 ? 1.2f : 0.4f);
-        }
-        return a;
+        return ChatFixture.adapter(model.config(), seed, zeros, zeros > 0 ? 1.2 : 0.4);
     }
 
     /** What {@code lori generate --prompt TEXT [--adapter A] --lora-b MODE} gives: the tokens and the streamed text. */
     static Result reference(String prompt, SamplingParams p, LoraAdapter a, ActiveAdapters.Mode mode) {
+        int[] ids = tok.encode(prompt, true);
+        String text = ChatFixture.reference(tok, ids, p, a, mode);
         try (LlamaModel m = LlamaModel.load(EmbeddedModel.path())) {
             if (a != null) new ActiveAdapters(m, mode).add(a, 1.0);
-            StringBuilder text = new StringBuilder();
-            int[] out = new Generator(m).generate(tok.encode(prompt, true), p, tok, text::append);
-            return new Result(out, text.toString(), null);
+            return new Result(new Generator(m).generate(ids, p, null), text, null);
         }
     }
 

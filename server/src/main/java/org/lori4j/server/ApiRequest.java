@@ -14,10 +14,11 @@ import java.util.List;
  * @param maxTokens null when the request leaves the budget to the server
  * @param seed      null when the request gives none
  * @param topK      0 = off (vLLM's extension; -1 also means off)
+ * @param ignoreEos generate past the model's stop tokens (vLLM's extension, for benchmarks)
  */
 record ApiRequest(String model, List<ChatTemplate.Message> messages, String prompt, Integer maxTokens, float temperature,
                   float topP, int topK, float repetitionPenalty, Long seed, List<String> stop, boolean stream,
-                  boolean includeUsage) {
+                  boolean includeUsage, boolean ignoreEos) {
 
     /** Stop strings per request at most (OpenAI allows 4; vLLM any number). */
     static final int MAX_STOPS = 16;
@@ -80,7 +81,7 @@ record ApiRequest(String model, List<ChatTemplate.Message> messages, String prom
             includeUsage = bool(so, "include_usage", false);
         }
         return new ApiRequest(model, messages, prompt, maxTokens, temperature, topP, topK <= 0 ? 0 : topK, repetition, seed, stop,
-                stream, includeUsage);
+                stream, includeUsage, bool(body, "ignore_eos", false));
     }
 
     private static ChatTemplate.Message message(JsonNode m, String where) {

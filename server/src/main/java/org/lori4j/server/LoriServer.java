@@ -291,7 +291,7 @@ public final class LoriServer implements AutoCloseable {
                     + promptField + " or completion.", promptField, "context_length_exceeded");
         long seed = r.seed() != null ? r.seed() : ThreadLocalRandom.current().nextLong();
         SamplingParams params = new SamplingParams(r.temperature(), r.topK(), r.topP(), seed, r.repetitionPenalty(), maxTokens,
-                host.stopIds());
+                r.ignoreEos() ? List.of() : host.stopIds());
 
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         Engine.Listener listener = new Engine.Listener() {

@@ -1,16 +1,12 @@
 package org.lori4j.server;
 
 import org.lori4j.adapter.ActiveAdapters;
-import org.lori4j.adapter.AdapterConfig;
 import org.lori4j.adapter.LoraAdapter;
+import org.lori4j.generate.ChatFixture;
 import org.lori4j.generate.Engine;
-import org.lori4j.generate.Generator;
 import org.lori4j.generate.ModelHost;
 import org.lori4j.generate.SamplingParams;
-import org.lori4j.io.EmbeddedModel;
 import org.lori4j.io.LlamaConfig;
-import org.lori4j.model.LlamaModel;
-import org.lori4j.text.ChatTemplate;
 import org.lori4j.text.Tokenizer;
 
 import java.io.IOException;
@@ -18,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
@@ -29,8 +24,7 @@ import java.util.stream.Stream;
  */
 final class TestServer implements AutoCloseable {
     static final String KEY = "test-key";
-    static final String TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-            + "{% if add_generation_prompt %}assistant:{% endif %}";
+    static final String TEMPLATE = ChatFixture.TEMPLATE;
 
     final Path dir;
     final ModelHost host;
@@ -53,21 +47,14 @@ final class TestServer implements AutoCloseable {
 
     String url() { return server.url(); }
 
-    /** A LoRI adapter on all seven projections with random B, a fraction {@code zeros} of it zero. */
+    /** The test adapters: dense (every B entry set, small) or LoRI-S-like (90% of B zero). */
     static LoraAdapter adapter(LlamaConfig c, long seed, double zeros) {
-        LoraAdapter a = LoraAdapter.createLoRI(c, 8, 16, AdapterConfig.LLAMA_PROJECTIONS, seed, false);
-        SplittableRandom r = new SplittableRandom(seed);
-        for (LoraAdapter.Module m : a.modules().values()) {
-            float[] b = m.b();
-            for (int i = 0; i < b.length; i++) b[i] = r.nextDouble() < zeros ? 0f : (float) (r.nextDouble() - 0.5) * (zeros > 0 ? 1.2f : 0.4f);
-        }
-        return a;
+        return ChatFixture.adapter(c, seed, zeros, zeros > 0 ? 1.2 : 0.15);
     }
 
     /** The greedy answer {@code lori generate} gives to a one-message chat with this template (adapter: null, dense or sparse). */
     String reference(String adapter, String user, int maxTokens, List<String> stops) {
-        String text = new ChatTemplate(TEMPLATE, tok.bosToken(), tok.eosToken()).render(List.of(new ChatTemplate.Message("user", user)), true);
-        return referenceOf(adapter, tok.encode(text, false), maxTokens, stops);
+        return referenceOf(adapter, ChatFixture.chatPrompt(tok, user), maxTokens, stops);
     }
 
     /** The greedy continuation of a plain prompt, as {@code lori generate --prompt}. */
@@ -76,18 +63,13 @@ final class TestServer implements AutoCloseable {
     }
 
     private String referenceOf(String adapter, int[] prompt, int maxTokens, List<String> stops) {
-        try (LlamaModel m = LlamaModel.load(EmbeddedModel.path())) {
-            if (adapter != null)
-                new ActiveAdapters(m, ActiveAdapters.Mode.AUTO).add(LoraAdapter.load(dir.resolve("adapters").resolve(adapter)), 1.0);
-            StringBuilder sb = new StringBuilder();
-            new Generator(m).generate(prompt, SamplingParams.greedy(maxTokens, host.stopIds()), tok, sb::append);
-            String s = sb.toString();
-            for (String stop : stops) {
-                int i = s.indexOf(stop);
-                if (i >= 0) s = s.substring(0, i);
-            }
-            return s;
+        LoraAdapter a = adapter == null ? null : LoraAdapter.load(dir.resolve("adapters").resolve(adapter));
+        String s = ChatFixture.reference(tok, prompt, SamplingParams.greedy(maxTokens, host.stopIds()), a, ActiveAdapters.Mode.AUTO);
+        for (String stop : stops) {
+            int i = s.indexOf(stop);
+            if (i >= 0) s = s.substring(0, i);
         }
+        return s;
     }
 
     @Override
