@@ -455,12 +455,20 @@ public final class LlamaModel implements AutoCloseable {
                     counts.stream().mapToInt(Integer::intValue).toArray());
         }
 
-        /** y[r] += delta of projection proj of layer l (x[r]) for every row r of every group that has one. */
+        /**
+         * y[r] += delta of projection proj of layer l (x[r]) for every row r of every group that has one; the groups (their
+         * rows are distinct) run in parallel, each on one thread: one adapter's few rows are too little work to split.
+         */
         void add(int l, int proj, float[] y, int out, float[] x, int in) {
-            for (int g = 0; g < sets.length; g++) {
+            if (sets.length == 1) {
+                LinearDelta d = sets[0].delta(l, proj);
+                if (d != null) d.forwardRows(y, out, x, in, rows[0], counts[0]);
+                return;
+            }
+            Parallel.forEachIsolated(sets.length, g -> {
                 LinearDelta d = sets[g].delta(l, proj);
                 if (d != null) d.forwardRows(y, out, x, in, rows[g], counts[g]);
-            }
+            });
         }
     }
 

@@ -43,6 +43,37 @@ class LoraDeltaTest {
     }
 
     @Test
+    void sparseFormSumsEachOutputAsAWalkAlongItsRowOfB() {
+        // the nonzeros are visited column by column, but each output's terms are summed from 0 in increasing rank order:
+        // bit for bit what walking the row of B gives (the order the engine and lori generate must share)
+        LoraAdapter.Module m = module(16, 96, 1000, 0.9, 7);
+        int n = 3;
+        SplittableRandom rng = new SplittableRandom(3);
+        float[] x = new float[n * m.in()], y = new float[n * m.out()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) rng.nextGaussian();
+        float[] want = y.clone();
+        float scale = (float) (0.7 * m.scaling());
+        float[] t = new float[n * m.r()];
+        org.lori4j.tensor.MatMul.gemm(t, x, m.a(), n, m.in(), m.r(), false, true, scale, false);
+        for (int o = 0; o < m.out(); o++) {
+            boolean any = false;
+            for (int j = 0; j < m.r(); j++) any |= m.b()[o * m.r() + j] != 0f;
+            if (!any) continue;
+            for (int i = 0; i < n; i++) {
+                float s = 0;
+                for (int j = 0; j < m.r(); j++) {
+                    float v = m.b()[o * m.r() + j];
+                    if (v != 0f) s += t[i * m.r() + j] * v;
+                }
+                want[i * m.out() + o] += s;
+            }
+        }
+        LoraDelta.sparse(m, 0.7).forward(y, x, n);
+        assertArrayEquals(want, y);
+    }
+
+    @Test
     void autoPicksSparseForLoriS() {
         assertTrue(LoraDelta.auto(module(8, 16, 16, 0.9, 1), 1).isSparse());
         assertFalse(LoraDelta.auto(module(8, 16, 16, 0.0, 1), 1).isSparse());

@@ -34,8 +34,8 @@ final class LoadTest {
     /** One request's outcome. ttft is NaN for a non-streaming request; tokens 0 unless answered. */
     record Outcome(int status, double ttft, double e2e, int tokens, String error) {}
 
-    /** A scenario's figures. */
-    record Result(Scenario scenario, double seconds, List<Outcome> outcomes) {
+    /** A scenario's figures; cpuSeconds is this process's CPU time meanwhile (server and clients). */
+    record Result(Scenario scenario, double seconds, double cpuSeconds, List<Outcome> outcomes) {
         long answered() { return outcomes.stream().filter(o -> o.status() == 200).count(); }
 
         long refused() { return outcomes.stream().filter(o -> o.status() == 429).count(); }
@@ -48,6 +48,12 @@ final class LoadTest {
         long tokens() { return outcomes.stream().mapToLong(Outcome::tokens).sum(); }
 
         double tokensPerSecond() { return tokens() / seconds; }
+
+        /**
+         * Tokens per second had the process had its threads' CPUs to itself: tokens / (CPU seconds / threads). On a
+         * shared machine this estimates the idle-machine rate; on an idle one it is close to {@link #tokensPerSecond}.
+         */
+        double tokensPerCpuSecond(int threads) { return tokens() / (cpuSeconds / threads); }
 
         double requestsPerSecond() { return answered() / seconds; }
 
@@ -70,6 +76,7 @@ final class LoadTest {
 
     Result run(Scenario s) throws InterruptedException {
         List<Outcome> all = java.util.Collections.synchronizedList(new ArrayList<>());
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<?>> fs = new ArrayList<>();
@@ -90,7 +97,7 @@ final class LoadTest {
                 }
             }
         }
-        return new Result(s, (System.nanoTime() - t0) / 1e9, List.copyOf(all));
+        return new Result(s, (System.nanoTime() - t0) / 1e9, (cpuNanos() - c0) / 1e9, List.copyOf(all));
     }
 
     private Outcome request(String model, String prompt, int maxTokens, boolean stream) {
@@ -131,6 +138,11 @@ final class LoadTest {
         } catch (Exception e) {
             return new Outcome(-1, Double.NaN, (System.nanoTime() - t0) / 1e9, 0, e.toString());
         }
+    }
+
+    /** This process's CPU time so far, in nanoseconds. */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** The p-quantile (0..1) by nearest rank, NaN for no values. */

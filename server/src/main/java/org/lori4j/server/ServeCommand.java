@@ -23,9 +23,10 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code lori serve}: the OpenAI-compatible server with per-request adapters and the chat page. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve a model over OpenAI's API (chat and text completions, streaming, /v1/models) with an adapter",
-                "picked per request by its model id, continuous batching across requests (mixed adapters in one batch),",
-                "a chat page at /, /health and /metrics. Stops cleanly on Ctrl-C or SIGTERM."})
+        description = {"Serve a model over OpenAI's API: chat and text completions (streaming too),",
+                "/v1/models, an adapter picked per request by its model id, continuous batching",
+                "across requests (mixed adapters in one batch), a chat page at /, /health and",
+                "/metrics. Stops cleanly on Ctrl-C or SIGTERM. See docs/serve.md."})
 public final class ServeCommand implements ExtensionCommand {
     @Spec
     CommandSpec spec;
