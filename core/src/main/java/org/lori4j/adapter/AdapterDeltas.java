@@ -30,7 +30,13 @@ public final class AdapterDeltas implements DeltaSet {
         for (LoraAdapter.Module m : adapter.modules().values()) {
             LoraDelta d = LoraDelta.of(m, weight, mode);
             if (d.isSparse()) sp++;
-            deltas[m.layer()][LlamaModel.PROJECTIONS.indexOf(m.proj())] = d::forward;
+            deltas[m.layer()][LlamaModel.PROJECTIONS.indexOf(m.proj())] = new LinearDelta() {
+                @Override
+                public void forward(float[] y, float[] x, int n) { d.forward(y, x, n); }
+
+                @Override
+                public void forwardRows(float[] y, int out, float[] x, int in, int[] rows, int count) { d.forwardRows(y, x, rows, count); }
+            };
         }
         this.sparse = sp;
     }

@@ -3,6 +3,7 @@ package org.lori4j.adapter;
 import org.lori4j.tensor.MatMul;
 import org.lori4j.tensor.Vec;
 import org.lori4j.tensor.Parallel;
+import org.lori4j.tensor.ThreadScratch;
 
 /**
  * The unmerged LoRA path of one projection, {@code y += w * s * (x A^T) B^T}, attached to a base
@@ -101,8 +102,8 @@ public final class LoraDelta {
         float[] t = new float[n * r];
         MatMul.gemm(t, x, module.a(), n, in, r, false, true, scale, false);
         if (colStart != null && n <= sparseMaxRows) {
-            float[] sums = new float[n * out];
-            Parallel.forRange(n, chunk(Math.max(vals.length, out)), (i0, i1) -> sparseRows(y, t, sums, i0, i1));
+            float[] sums = SUMS.get(n * out);
+            Parallel.forRange(n, chunk(Math.max(vals.length, out)), (i0, i1) -> sparseRows(y, null, t, sums, i0, i1));
         } else if (n >= GEMM_MIN_ROWS) {
             MatMul.gemm(y, t, module.b(), n, r, out, false, true, 1f, true);
         } else {
@@ -114,24 +115,52 @@ public final class LoraDelta {
         }
     }
 
+    /** Each thread's sums of the sparse form, n * out floats. */
+    private static final ThreadScratch SUMS = new ThreadScratch();
+
+    /**
+     * As {@link #forward} for the rows {@code rowIdx[0, count)} of x [*, in] and y [*, out] only (one adapter's rows in
+     * a batch of mixed adapters), without gathering them. The sparse form computes each row as a decode step of
+     * {@link #forward} with one row does (t = scale * x A^T by one dot product per rank, then the nonzeros of B), so a
+     * row's result does not depend on how many rows share the call; other forms gather the rows and run {@link #forward}.
+     */
+    public void forwardRows(float[] y, float[] x, int[] rowIdx, int count) {
+        int r = module.r(), in = module.in(), out = module.out();
+        if (colStart == null || count > sparseMaxRows) {
+            float[] xs = new float[count * in], ys = new float[count * out];
+            for (int i = 0; i < count; i++) System.arraycopy(x, rowIdx[i] * in, xs, i * in, in);
+            forward(ys, xs, count);
+            for (int i = 0; i < count; i++) Vec.add(y, rowIdx[i] * out, y, rowIdx[i] * out, ys, i * out, out);
+            return;
+        }
+        float[] a = module.a();
+        float[] t = new float[count * r];
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < r; j++) t[i * r + j] = scale * Vec.dot(x, rowIdx[i] * in, a, j * in, in);
+        float[] sums = SUMS.get(count * out);
+        Parallel.forRange(count, chunk(Math.max(vals.length, out)), (i0, i1) -> sparseRows(y, rowIdx, t, sums, i0, i1));
+    }
+
     private static int chunk(int workPerIndex) {
         return Math.max(1, CHUNK_WORK / Math.max(1, workPerIndex));
     }
 
     /**
-     * y[i, o] += (sum over the nonzeros v = B[o, j] in increasing j of t[i, j] * v) for rows [i0, i1): each output's
+     * y[row i, o] += (sum over the nonzeros v = B[o, j] in increasing j of t[i, j] * v) for i in [i0, i1) (row i of y:
+     * rowIdx[i], or i when rowIdx is null): each output's
      * sum starts at 0 in sums and gathers its terms column by column, so only the nonzeros are visited (the same
      * float operations in the same order as a walk along the row); outputs whose row of B is all zeros stay as they are.
      */
-    private void sparseRows(float[] y, float[] t, float[] sums, int i0, int i1) {
+    private void sparseRows(float[] y, int[] rowIdx, float[] t, float[] sums, int i0, int i1) {
         int r = module.r(), out = module.out();
         for (int i = i0; i < i1; i++) {
-            int so = i * out, ti = i * r;
+            int so = i * out, ti = i * r, yo = (rowIdx == null ? i : rowIdx[i]) * out;
+            java.util.Arrays.fill(sums, so, so + out, 0f);
             for (int j = 0; j < r; j++) {
                 float tj = t[ti + j];
                 for (int k = colStart[j], e = colStart[j + 1]; k < e; k++) sums[so + rows[k]] += tj * vals[k];
             }
-            for (int o = 0; o < out; o++) if (live[o]) y[so + o] += sums[so + o];
+            for (int o = 0; o < out; o++) if (live[o]) y[yo + o] += sums[so + o];
         }
     }
 

@@ -74,6 +74,31 @@ class LoraDeltaTest {
     }
 
     @Test
+    void chosenRowsGetBitForBitWhatEachRowGetsAlone() {
+        LoraAdapter.Module m = module(16, 96, 300, 0.9, 9);
+        SplittableRandom rng = new SplittableRandom(4);
+        int n = 6;
+        float[] x = new float[n * m.in()], y = new float[n * m.out()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) rng.nextGaussian();
+        float[] want = y.clone();
+        for (LoraDelta d : new LoraDelta[]{LoraDelta.auto(m, 0.7), LoraDelta.dense(m, 0.7)}) {
+            float[] got = y.clone();
+            int[] rows = {4, 1, 5};
+            d.forwardRows(got, x, rows, rows.length);
+            for (int i = 0; i < n; i++) {
+                float[] yi = java.util.Arrays.copyOfRange(y, i * m.out(), (i + 1) * m.out());
+                boolean chosen = i == 4 || i == 1 || i == 5;
+                if (chosen) d.forward(yi, java.util.Arrays.copyOfRange(x, i * m.in(), (i + 1) * m.in()), 1);
+                float[] row = java.util.Arrays.copyOfRange(got, i * m.out(), (i + 1) * m.out());
+                if (d.isSparse() || !chosen) assertArrayEquals(yi, row, "row " + i);
+                else for (int o = 0; o < yi.length; o++) assertEquals(yi[o], row[o], 1e-5 * (1 + Math.abs(yi[o])), "dense row " + i);
+            }
+        }
+        assertArrayEquals(want, y, "the input is not touched");
+    }
+
+    @Test
     void autoPicksSparseForLoriS() {
         assertTrue(LoraDelta.auto(module(8, 16, 16, 0.9, 1), 1).isSparse());
         assertFalse(LoraDelta.auto(module(8, 16, 16, 0.0, 1), 1).isSparse());
