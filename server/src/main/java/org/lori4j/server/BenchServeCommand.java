@@ -141,9 +141,16 @@ public final class BenchServeCommand implements ExtensionCommand {
         long failedOrLost = 0, refused = 0;
         for (int r = 1; r <= runs; r++) {
             out.printf("round %d of %d%n", r, runs);
-            LoadTest.Result a = report(out, load.run(one));
-            LoadTest.Result b = report(out, load.run(many));
-            LoadTest.Result m = report(out, load.run(mixed));
+            LoadTest.Result a = report(out, run(load, host, one));
+            // base and adapters in turn first, so that neither always runs on the other's warmed (or dirtied) machine
+            LoadTest.Result b, m;
+            if (r % 2 == 1) {
+                b = report(out, run(load, host, many));
+                m = report(out, run(load, host, mixed));
+            } else {
+                m = report(out, run(load, host, mixed));
+                b = report(out, run(load, host, many));
+            }
             for (LoadTest.Result x : List.of(a, b, m)) {
                 failedOrLost += x.failed() + x.lost();
                 refused += x.refused();
@@ -164,7 +171,7 @@ public final class BenchServeCommand implements ExtensionCommand {
             long heap0 = usedHeap();
             LoadTest.Scenario over = new LoadTest.Scenario(overloadClients + " clients at once, 1 request each (overload)", overloadClients, 1,
                     i -> i % 2 == 0 ? base : names.get(i % ADAPTERS), tokens, prompts);
-            LoadTest.Result o = report(out, load.run(over));
+            LoadTest.Result o = report(out, run(load, host, over));
             out.printf("  overload: %d sent, %d answered, %d refused with 429, %d failed, %d lost; heap in use %d MB before, %d MB after;"
                             + " peak RSS %s%n", overloadClients, o.answered(), o.refused(), o.failed(), o.lost(), heap0 >> 20, usedHeap() >> 20,
                     peakRss());
@@ -175,11 +182,22 @@ public final class BenchServeCommand implements ExtensionCommand {
         out.flush();
     }
 
+    /** Runs a scenario and notes the engine's decode steps meanwhile (how well its requests shared the batch). */
+    private static LoadTest.Result run(LoadTest load, ModelHost host, LoadTest.Scenario s) throws InterruptedException {
+        long steps = host.engine().stats().steps();
+        LoadTest.Result r = load.run(s);
+        lastSteps = host.engine().stats().steps() - steps;
+        return r;
+    }
+
+    private static long lastSteps;
+
     private static LoadTest.Result report(PrintWriter out, LoadTest.Result r) {
         out.printf("  %-44s %6.2f req/s %8.1f tokens/s (%7.1f per CPU s)  TTFT p50 %6.2f s p99 %6.2f s  e2e p50 %6.2f s p99 %6.2f s  failed %d lost %d%s%n",
                 r.scenario().name(), r.requestsPerSecond(), r.tokensPerSecond(), r.tokensPerCpuSecond(Parallel.threads()), LoadTest.quantile(r.ttfts(), 0.5),
                 LoadTest.quantile(r.ttfts(), 0.99), LoadTest.quantile(r.e2es(), 0.5), LoadTest.quantile(r.e2es(), 0.99), r.failed(), r.lost(),
                 r.refused() > 0 ? "  429: " + r.refused() : "");
+        out.printf("    %d engine steps, %.1f tokens per step%n", lastSteps, r.tokens() / (double) Math.max(1, lastSteps));
         if (r.firstError() != null) out.println("    first error: " + r.firstError());
         out.flush();
         return r;
