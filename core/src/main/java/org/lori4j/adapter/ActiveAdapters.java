@@ -79,11 +79,7 @@ public final class ActiveAdapters {
 
     private void attach(Handle h) {
         for (LoraAdapter.Module m : h.adapter.modules().values()) {
-            LoraDelta d = switch (mode) {
-                case DENSE -> LoraDelta.dense(m, h.weight);
-                case SPARSE -> LoraDelta.sparse(m, h.weight);
-                case AUTO -> LoraDelta.auto(m, h.weight);
-            };
+            LoraDelta d = LoraDelta.of(m, h.weight, mode);
             Linear lin = model.linear(m.layer(), m.proj());
             Attached a = new Attached(d);
             lin.attach(a);

@@ -46,7 +46,8 @@ public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "decode|prefill|train|generate", description = "what to measure")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "decode|prefill|train|generate",
+            description = "what to measure (lori bench serve, the server's load test, is a subcommand of its own)")
     String what;
 
     @Option(names = "--shape", defaultValue = "tinyllama", paramLabel = "NAME",
@@ -92,6 +93,7 @@ public final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
+        if (what == null) throw new LoriException("bench: say what to measure: decode, prefill, train, generate or serve");
         if (runs < 1) throw new LoriException("--runs must be at least 1");
         if (what.equals("generate")) {
             generate(spec.commandLine().getOut());

@@ -7,4 +7,9 @@ package org.lori4j.cli;
  * class path, so the core module never depends on the modules that extend it.
  */
 public interface ExtensionCommand extends Runnable {
+    /**
+     * The name of the built-in command this one goes under (e.g. "bench" for {@code lori bench serve}), or null for
+     * a top-level command.
+     */
+    default String parent() { return null; }
 }

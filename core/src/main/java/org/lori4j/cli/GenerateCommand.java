@@ -188,8 +188,7 @@ public final class GenerateCommand implements Runnable {
         SamplingParams p = g.toSamplingParams(promptLength, DEFAULT_MAX_NEW_TOKENS, seed);
         // transformers stops at generation_config's eos_token_id, which without generation_config.json comes from
         // config.json; lori4j falls back to the tokenizer's EOS only when neither names one
-        List<Integer> eos = !p.stopIds().isEmpty() ? p.stopIds() : !m.config().eosTokenIds().isEmpty() ? m.config().eosTokenIds()
-                : tok.eosIds();
+        List<Integer> eos = g.stopIds(m.config(), tok);
         // and the ids an adapter was trained to end with (its generation_config.json), and --stop-token
         java.util.LinkedHashSet<Integer> stopIds = new java.util.LinkedHashSet<>(eos);
         stopIds.addAll(adapterOptions.stopIds());

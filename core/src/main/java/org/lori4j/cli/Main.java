@@ -48,15 +48,26 @@ public final class Main implements Runnable {
      */
     static CommandLine commandLine(String[] args) {
         List<Object> commands = new ArrayList<>();
+        List<ExtensionCommand> nested = new ArrayList<>();   // extensions that go under a built-in command
         for (Supplier<Object> s : COMMANDS) commands.add(s.get());
-        for (ExtensionCommand c : ServiceLoader.load(ExtensionCommand.class)) commands.add(c);
+        for (ExtensionCommand c : ServiceLoader.load(ExtensionCommand.class)) {
+            if (c.parent() == null) commands.add(c);
+            else nested.add(c);
+        }
         String first = args != null && args.length > 0 ? args[0] : null;
         String runs = "help".equals(first) && args.length > 1 ? args[1] : first;
         CommandLine cl = new CommandLine(new Main());
         for (Object c : commands) {
             String name = name(c);
-            cl.addSubcommand(name, args == null || name.equals(runs) || name.equals("help") ? new CommandLine(c) : stub(c));
+            boolean full = args == null || name.equals(runs) || name.equals("help");
+            CommandLine sub = full ? new CommandLine(c) : stub(c);
+            cl.addSubcommand(name, sub);
+            if (!full) continue;
+            for (ExtensionCommand e : nested) if (name.equals(e.parent())) sub.addSubcommand(name(e), new CommandLine(e));
         }
+        for (ExtensionCommand e : nested)
+            if (!cl.getSubcommands().containsKey(e.parent()))
+                throw new IllegalStateException(e.getClass().getName() + ": no command '" + e.parent() + "' to go under");
         // -V/--version is the lori command's; a subcommand has nothing else to say with it
         for (CommandLine sub : cl.getSubcommands().values()) withoutVersionOption(sub);
         return cl;

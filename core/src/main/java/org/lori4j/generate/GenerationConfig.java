@@ -94,6 +94,14 @@ public record GenerationConfig(boolean doSample, float temperature, int topK, fl
         return new SamplingParams(doSample ? temperature : 0f, topK, topP, seed, repetitionPenalty, maxNew, eosTokenIds);
     }
 
+    /**
+     * The ids generation stops at: this file's eos_token_id, else config.json's (what transformers falls back to
+     * without generation_config.json), else the tokenizer's EOS.
+     */
+    public List<Integer> stopIds(org.lori4j.io.LlamaConfig model, org.lori4j.text.Tokenizer tokenizer) {
+        return List.copyOf(!eosTokenIds.isEmpty() ? eosTokenIds : !model.eosTokenIds().isEmpty() ? model.eosTokenIds() : tokenizer.eosIds());
+    }
+
     private static JsonNode present(JsonNode n, String key) {
         JsonNode v = n.get(key);
         return v == null || v.isNull() ? null : v;

@@ -214,8 +214,19 @@ public final class LlamaModel implements AutoCloseable {
      * row is zero.
      */
     public float[] forward(int[][] tokens, KvCache cache) {
+        return forward(tokens, cache, null);
+    }
+
+    /**
+     * As {@link #forward(int[][], KvCache)}, with sequence b's rows also adding {@code deltas[b]} (null, or a null
+     * entry: none) to the projections: requests for different adapters in one batch, each projection's base product
+     * computed once for all rows. Deltas attached to the projections themselves apply to every row as before.
+     */
+    public float[] forward(int[][] tokens, KvCache cache, DeltaSet[] deltas) {
+        if (deltas != null && deltas.length != tokens.length)
+            throw new IllegalArgumentException(deltas.length + " delta sets for " + tokens.length + " sequences");
         float[] out = new float[tokens.length * config.vocabSize()];
-        run(tokens, cache, out, false);
+        run(tokens, cache, out, false, deltas);
         return out;
     }
 
@@ -226,14 +237,14 @@ public final class LlamaModel implements AutoCloseable {
         long n = rows * config.vocabSize();
         if (n > Integer.MAX_VALUE - 8) throw new LoriException("logits of " + rows + " tokens x " + config.vocabSize() + " vocab do not fit one array");
         float[] out = new float[(int) n];
-        run(tokens, cache, out, true);
+        run(tokens, cache, out, true, null);
         return out;
     }
 
     /** A contiguous run of new tokens of one sequence processed in a step. */
-    private record Segment(int seq, int[] tokens, int from, int count, int outRow, boolean last) {}
+    private record Segment(int seq, int[] tokens, int from, int count, int outRow, boolean last, DeltaSet deltas) {}
 
-    private void run(int[][] tokens, KvCache cache, float[] out, boolean all) {
+    private void run(int[][] tokens, KvCache cache, float[] out, boolean all, DeltaSet[] deltas) {
         if (tokens.length != cache.batch())
             throw new IllegalArgumentException(tokens.length + " token lists for a cache of batch " + cache.batch());
         int V = config.vocabSize();
@@ -258,7 +269,8 @@ public final class LlamaModel implements AutoCloseable {
                 int len = tokens[b] == null ? 0 : tokens[b].length;
                 int take = Math.min(len - done[b], budget);
                 if (take <= 0) continue;
-                segs.add(new Segment(b, tokens[b], done[b], take, outBase[b] + (all ? done[b] : 0), done[b] + take == len));
+                segs.add(new Segment(b, tokens[b], done[b], take, outBase[b] + (all ? done[b] : 0), done[b] + take == len,
+                        deltas == null ? null : deltas[b]));
                 done[b] += take;
                 budget -= take;
             }
@@ -338,6 +350,8 @@ public final class LlamaModel implements AutoCloseable {
             row += s.count();
         }
         float[][] kcs = new float[nSeg][], vcs = new float[nSeg][];
+        RowDeltas rd = RowDeltas.of(segs, rows);
+        int qDim = H * D;
 
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
@@ -345,6 +359,11 @@ public final class LlamaModel implements AutoCloseable {
             L.q().forward(q, h, N);
             L.k().forward(k, h, N);
             L.v().forward(v, h, N);
+            if (rd != null) {
+                rd.add(l, 0, q, qDim, h, C);
+                rd.add(l, 1, k, kvDim, h, C);
+                rd.add(l, 2, v, kvDim, h, C);
+            }
             Rope.forward(q, cos, sin, N, H, D);
             Rope.forward(k, cos, sin, N, KV, D);
             // Append every segment's keys/values, then all sequences' attention in one parallel pass.
@@ -356,12 +375,18 @@ public final class LlamaModel implements AutoCloseable {
             }
             Attention.forwardCached(att, q, rows, kcs, vcs, caps, counts, cached, H, KV, D, c.window(l));
             L.o().forward(proj, att, N);
+            if (rd != null) rd.add(l, 3, proj, C, att, qDim);
             Vec.add(x, 0, x, 0, proj, 0, N * C);
             RmsNorm.forward(h, null, x, L.postAttentionNorm(), N, C, eps);
             L.gate().forward(gate, h, N);
             L.up().forward(up, h, N);
+            if (rd != null) {
+                rd.add(l, 4, gate, F, h, C);
+                rd.add(l, 5, up, F, h, C);
+            }
             SwiGlu.forward(gate, gate, up, N, F);
             L.down().forward(proj, gate, N);
+            if (rd != null) rd.add(l, 6, proj, C, gate, F);
             Vec.add(x, 0, x, 0, proj, 0, N * C);
         }
         for (Segment s : segs) cache.advance(s.seq(), s.count());
@@ -398,6 +423,52 @@ public final class LlamaModel implements AutoCloseable {
                 MatMul.forward(logits, last, M, head);
                 for (int i = 0; i < M; i++) System.arraycopy(logits, i * V, out, rowOf[i] * V, V);
             }
+        }
+    }
+
+    /** The rows of one step grouped by the {@link DeltaSet} of their sequence (sequences without one left out). */
+    private record RowDeltas(DeltaSet[] sets, int[][] rows, int[] counts) {
+        /** Null when no segment has a delta set. */
+        static RowDeltas of(List<Segment> segs, int[] firstRow) {
+            List<DeltaSet> sets = new ArrayList<>();
+            List<int[]> rowLists = new ArrayList<>();
+            List<Integer> counts = new ArrayList<>();
+            for (int i = 0; i < segs.size(); i++) {
+                Segment s = segs.get(i);
+                if (s.deltas() == null) continue;
+                int g = sets.indexOf(s.deltas());
+                if (g < 0) {
+                    g = sets.size();
+                    sets.add(s.deltas());
+                    rowLists.add(new int[8]);
+                    counts.add(0);
+                }
+                int[] r = rowLists.get(g);
+                int c = counts.get(g);
+                if (c + s.count() > r.length) r = Arrays.copyOf(r, Math.max(2 * r.length, c + s.count()));
+                for (int j = 0; j < s.count(); j++) r[c + j] = firstRow[i] + j;
+                rowLists.set(g, r);
+                counts.set(g, c + s.count());
+            }
+            if (sets.isEmpty()) return null;
+            return new RowDeltas(sets.toArray(DeltaSet[]::new), rowLists.toArray(int[][]::new),
+                    counts.stream().mapToInt(Integer::intValue).toArray());
+        }
+
+        /**
+         * y[r] += delta of projection proj of layer l (x[r]) for every row r of every group that has one; the groups (their
+         * rows are distinct) run in parallel, each on one thread: one adapter's few rows are too little work to split.
+         */
+        void add(int l, int proj, float[] y, int out, float[] x, int in) {
+            if (sets.length == 1) {
+                LinearDelta d = sets[0].delta(l, proj);
+                if (d != null) d.forwardRows(y, out, x, in, rows[0], counts[0]);
+                return;
+            }
+            Parallel.forEachIsolated(sets.length, g -> {
+                LinearDelta d = sets[g].delta(l, proj);
+                if (d != null) d.forwardRows(y, out, x, in, rows[g], counts[g]);
+            });
         }
     }
 

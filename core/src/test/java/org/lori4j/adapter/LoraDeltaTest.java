@@ -43,6 +43,62 @@ class LoraDeltaTest {
     }
 
     @Test
+    void sparseFormSumsEachOutputAsAWalkAlongItsRowOfB() {
+        // the nonzeros are visited column by column, but each output's terms are summed from 0 in increasing rank order:
+        // bit for bit what walking the row of B gives (the order the engine and lori generate must share)
+        LoraAdapter.Module m = module(16, 96, 1000, 0.9, 7);
+        int n = 3;
+        SplittableRandom rng = new SplittableRandom(3);
+        float[] x = new float[n * m.in()], y = new float[n * m.out()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) rng.nextGaussian();
+        float[] want = y.clone();
+        float scale = (float) (0.7 * m.scaling());
+        float[] t = new float[n * m.r()];
+        org.lori4j.tensor.MatMul.gemm(t, x, m.a(), n, m.in(), m.r(), false, true, scale, false);
+        for (int o = 0; o < m.out(); o++) {
+            boolean any = false;
+            for (int j = 0; j < m.r(); j++) any |= m.b()[o * m.r() + j] != 0f;
+            if (!any) continue;
+            for (int i = 0; i < n; i++) {
+                float s = 0;
+                for (int j = 0; j < m.r(); j++) {
+                    float v = m.b()[o * m.r() + j];
+                    if (v != 0f) s += t[i * m.r() + j] * v;
+                }
+                want[i * m.out() + o] += s;
+            }
+        }
+        LoraDelta.sparse(m, 0.7).forward(y, x, n);
+        assertArrayEquals(want, y);
+    }
+
+    @Test
+    void chosenRowsGetBitForBitWhatEachRowGetsAlone() {
+        LoraAdapter.Module m = module(16, 96, 300, 0.9, 9);
+        SplittableRandom rng = new SplittableRandom(4);
+        int n = 6;
+        float[] x = new float[n * m.in()], y = new float[n * m.out()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) rng.nextGaussian();
+        float[] want = y.clone();
+        for (LoraDelta d : new LoraDelta[]{LoraDelta.auto(m, 0.7), LoraDelta.dense(m, 0.7)}) {
+            float[] got = y.clone();
+            int[] rows = {4, 1, 5};
+            d.forwardRows(got, x, rows, rows.length);
+            for (int i = 0; i < n; i++) {
+                float[] yi = java.util.Arrays.copyOfRange(y, i * m.out(), (i + 1) * m.out());
+                boolean chosen = i == 4 || i == 1 || i == 5;
+                if (chosen) d.forward(yi, java.util.Arrays.copyOfRange(x, i * m.in(), (i + 1) * m.in()), 1);
+                float[] row = java.util.Arrays.copyOfRange(got, i * m.out(), (i + 1) * m.out());
+                if (d.isSparse() || !chosen) assertArrayEquals(yi, row, "row " + i);
+                else for (int o = 0; o < yi.length; o++) assertEquals(yi[o], row[o], 1e-5 * (1 + Math.abs(yi[o])), "dense row " + i);
+            }
+        }
+        assertArrayEquals(want, y, "the input is not touched");
+    }
+
+    @Test
     void autoPicksSparseForLoriS() {
         assertTrue(LoraDelta.auto(module(8, 16, 16, 0.9, 1), 1).isSparse());
         assertFalse(LoraDelta.auto(module(8, 16, 16, 0.0, 1), 1).isSparse());
