@@ -143,26 +143,7 @@ public final class Main implements Runnable {
         return java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
-    /**
-     * The {@code lori} script hands the real stderr over as a file descriptor (-Dlori.stderr.fd) and filters the
-     * JVM's own stderr (to drop its notice about the incubator module): System.err writes to the descriptor, at
-     * once and unfiltered. Without the property, or where the JDK's descriptor factory is not reachable, System.err
-     * stays as it is.
-     */
-    static void useStderrDescriptor() {
-        String fd = System.getProperty("lori.stderr.fd");
-        if (fd == null) return;
-        try {
-            java.io.FileDescriptor d = (java.io.FileDescriptor) Class.forName("sun.nio.ch.IOUtil")
-                    .getMethod("newFD", int.class).invoke(null, Integer.parseInt(fd));
-            System.setErr(new java.io.PrintStream(new java.io.FileOutputStream(d), true, System.err.charset()));
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            // keep System.err: the script's filter passes it on
-        }
-    }
-
     public static void main(String[] args) {
-        useStderrDescriptor();
         int code;
         try {
             code = run(args);
